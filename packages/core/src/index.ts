@@ -1,0 +1,3 @@
+import './tfjs-setup';
+
+export * from './base';

@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Layer } from './module';
+
+export const ACTIVATIONS = ['linear', 'relu', 'leakyRelu', 'elu', 'sigmoid', 'tanh', 'softplus', 'swish', 'gelu'] as const;
+export type ActivationName = (typeof ACTIVATIONS)[number];
+
+/** Apply a named activation. NaN stays NaN (the NaN guard relies on it). */
+export function activate(x: tf.Tensor, name: ActivationName, alpha = 0.2): tf.Tensor {
+  switch (name) {
+    case 'linear':
+      return x;
+    case 'relu':
+      return tf.relu(x);
+    case 'leakyRelu':
+      return tf.leakyRelu(x, alpha);
+    case 'elu':
+      return tf.elu(x);
+    case 'sigmoid':
+      return tf.sigmoid(x);
+    case 'tanh':
+      return tf.tanh(x);
+    case 'softplus':
+      return tf.softplus(x);
+    case 'swish':
+      return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
+    case 'gelu':
+      // tanh approximation (Hendrycks & Gimpel 2016)
+      return tf.tidy(() => {
+        const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+        return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
+      });
+    default:
+      throw new Error(`Unknown activation "${name as string}" (allowed: ${ACTIVATIONS.join(', ')})`);
+  }
+}
+
+/** An activation as a layer, for Sequential. */
+export class Activation extends Layer {
+  constructor(
+    readonly name: ActivationName,
+    readonly alpha = 0.2,
+  ) {
+    super();
+    if (!ACTIVATIONS.includes(name)) throw new Error(`Unknown activation "${name}" (allowed: ${ACTIVATIONS.join(', ')})`);
+  }
+
+  apply(x: tf.Tensor): tf.Tensor {
+    return activate(x, this.name, this.alpha);
+  }
+}
+
+/** [batch, ...] -> [batch, prod(...)] */
+export class Flatten extends Layer {
+  apply(x: tf.Tensor): tf.Tensor {
+    return tf.reshape(x, [x.shape[0], -1]);
+  }
+}
+
+/** [batch, ...] -> [batch, ...shape] */
+export class Reshape extends Layer {
+  constructor(readonly shape: number[]) {
+    super();
+  }
+
+  apply(x: tf.Tensor): tf.Tensor {
+    return tf.reshape(x, [x.shape[0], ...this.shape]);
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * Side effects every elbo program needs: tfjs-core's gradient definitions and
+ * the always-available cpu backend.
+ *
+ * tfjs-core's Node entry registers no gradients, and the module that does is
+ * extensionless ESM that plain Node cannot import; tsup bundles it into our
+ * dist (see tsup.config.ts). tfjs keeps its engine and registries on
+ * globalThis, so the bundled copy registers into the same engine as the
+ * user's `@tensorflow/tfjs-core`.
+ */
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-backend-cpu';

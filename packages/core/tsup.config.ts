@@ -1,0 +1,9 @@
+import { defineConfig } from 'tsup';
+import { packageOptions } from '../../tsup.base';
+
+export default defineConfig(
+  packageOptions({ index: 'src/index.ts', base: 'src/base.ts', 'testing/index': 'src/testing/index.ts' }, {
+    // Bundle tfjs-core's gradient registrations (extensionless ESM in the package).
+    noExternal: [/@tensorflow\/tfjs-core\/dist\/register_all_gradients/],
+  }),
+);
