@@ -13,6 +13,31 @@ export interface Batch {
   condition?: tf.Tensor;
 }
 
+/**
+ * A source of batches the trainer iterates once per epoch (implemented by
+ * @elbo/datasets' loaders; any object of this shape works).
+ *
+ * `batches(epoch)` must be deterministic in (the source's seed, epoch), so a
+ * run resumed at epoch e sees the same batches as one that ran straight
+ * through. Tensors are created lazily, one batch at a time; the consumer owns
+ * each yielded batch and disposes its tensors (`disposeBatch`).
+ */
+export interface BatchSource {
+  /** Examples per epoch. */
+  readonly size: number;
+  /** Batch size (the last batch may be smaller unless the source drops it). */
+  readonly batchSize: number;
+  batches(epoch: number): Iterable<Batch>;
+}
+
+/** Dispose every tensor of a batch. */
+export function disposeBatch(batch: Batch): void {
+  tf.dispose([batch.x, batch.y, batch.condition].filter((t): t is tf.Tensor => t !== undefined));
+}
+
+/** A value as a function of the global training step (beta/KL weight, learning rate, ...). */
+export type Schedule = (step: number) => number;
+
 /** What `GenerativeModel.loss` returns: the scalar to minimise and its named parts. */
 export interface LossOutput {
   /** Scalar to minimise (e.g. -ELBO with the current beta), nats per example. */

@@ -176,7 +176,7 @@ describe('Module', () => {
     const net = new Sequential([new Dense(6, 8, rng, { activation: 'relu' }), new BatchNorm(8), new SpectralNorm(new Dense(8, 2, rng), rng)]);
     const opt = tf.train.adam(1e-2);
     const x = tf.randomNormal([4, 6], 0, 1, 'float32', 1);
-    const step = () => tf.dispose(opt.minimize(() => tf.tidy(() => tf.mean(tf.square(net.apply(x))) as tf.Scalar), true, net.parameters()));
+    const step = () => tf.dispose(opt.minimize(() => tf.tidy(() => tf.mean(tf.square(net.apply(x))) as tf.Scalar), true, net.parameters()) ?? undefined);
     step(); // creates the optimizer's slots
     const n = tf.memory().numTensors;
     for (let i = 0; i < 5; i++) step();
