@@ -135,6 +135,16 @@ export interface GenerativeModel {
   /** Shape of one input example, e.g. [784] or [28, 28, 1]. */
   readonly inputShape: number[];
 
+  /** The prior p(z) of a single-level latent model (absent for models whose latent is not one Gaussian layer). */
+  readonly prior?: Prior;
+
+  /**
+   * Importance log-weights log p(x, z_i) - log q(z_i | x) for k posterior draws:
+   * [k, batch]. Optional: single-level models get it from encode/decode/prior;
+   * hierarchical or discrete models implement it so NLL estimators work.
+   */
+  importanceLogWeights?(x: tf.Tensor, k: number, condition?: tf.Tensor): tf.Tensor2D;
+
   /** Negative training objective and its named terms for one batch. Tidy: returns only the outputs. */
   loss(batch: Batch, context?: LossContext): LossOutput;
   /** q(z | x). @param x [batch, ...inputShape] */
