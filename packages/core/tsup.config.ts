@@ -3,7 +3,7 @@ import { packageOptions } from '../../tsup.base';
 
 export default defineConfig(
   packageOptions({ index: 'src/index.ts', base: 'src/base.ts', 'testing/index': 'src/testing/index.ts' }, {
-    // Bundle tfjs-core's gradient registrations (extensionless ESM in the package).
-    noExternal: [/@tensorflow\/tfjs-core\/dist\/register_all_gradients/],
+    // Bundle tfjs-core's gradient and chained-op registrations (extensionless ESM in the package).
+    noExternal: [/@tensorflow\/tfjs-core\/dist\/(register_all_gradients|public\/chained_ops)/],
   }),
 );

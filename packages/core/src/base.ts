@@ -7,5 +7,6 @@ export * from './distributions/index';
 export * from './nn/index';
 export * from './model';
 export * from './registry';
+export * from './blocks/index';
 export { z } from 'zod';
 export * from './ops';

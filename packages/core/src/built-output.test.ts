@@ -17,6 +17,7 @@ const loss = () => tf.mean(tf.square(net.apply(x)));
 const l0 = loss().dataSync()[0];
 for (let i = 0; i < 20; i++) opt.minimize(loss, false, net.parameters());
 const l1 = loss().dataSync()[0];
+if (tf.ones([2, 2]).reshape([4]).shape[0] !== 4) throw new Error('chained ops missing');
 console.log(JSON.stringify({ backend: tf.getBackend(), l0, l1 }));
 `;
 

@@ -1,6 +1,6 @@
 /**
- * Side effects every elbo program needs: tfjs-core's gradient definitions and
- * the always-available cpu backend.
+ * Side effects every elbo program needs: tfjs-core's gradient definitions, the
+ * chained tensor methods (`x.reshape(...)`) and the always-available cpu backend.
  *
  * tfjs-core's Node entry registers no gradients, and the module that does is
  * extensionless ESM that plain Node cannot import; tsup bundles it into our
@@ -9,4 +9,5 @@
  * user's `@tensorflow/tfjs-core`.
  */
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import '@tensorflow/tfjs-backend-cpu';

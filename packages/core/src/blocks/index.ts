@@ -1,0 +1,3 @@
+export * from './likelihood';
+export * from './networks';
+export * from './latent-model';
