@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 import { packageOptions } from '../../tsup.base';
 
 export default defineConfig(
-  packageOptions({ index: 'src/index.ts', base: 'src/base.ts', 'testing/index': 'src/testing/index.ts' }, {
+  packageOptions({ index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' }, {
     // Bundle tfjs-core's gradient and chained-op registrations (extensionless ESM in the package).
     noExternal: [/@tensorflow\/tfjs-core\/dist\/(register_all_gradients|public\/chained_ops)/],
   }),

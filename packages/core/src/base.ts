@@ -1,6 +1,8 @@
 /**
  * Pure exports of @elbo/core (no side effects). `index.ts` adds the tfjs
- * setup (gradients + cpu backend).
+ * setup (gradients, chained ops, cpu backend). Only `index` is a package entry:
+ * a second bundled entry would carry its own copies of the classes and break
+ * `instanceof` (e.g. the KL registry) for code that mixed the two.
  */
 export * from './rng';
 export * from './distributions/index';
