@@ -39,12 +39,13 @@ export function disposeBatch(batch: Batch): void {
 export type Schedule = (step: number) => number;
 
 /** What `GenerativeModel.loss` returns: the scalar to minimise and its named parts. */
-export interface LossOutput {
+// A type alias (not an interface) so it is a tf.TensorContainer and can be returned from tf.tidy.
+export type LossOutput = {
   /** Scalar to minimise (e.g. -ELBO with the current beta), nats per example. */
   loss: tf.Scalar;
   /** Named scalar terms: reconstruction, kl, kl per level, commitment, ... */
   terms: Record<string, tf.Scalar>;
-}
+};
 
 /** Values a schedule or the caller may set for one loss evaluation. */
 export interface LossContext {
