@@ -1,0 +1,274 @@
+import {
+  type Batch,
+  ConvDecoder,
+  type Decoder,
+  type DiagonalGaussian,
+  type Distribution,
+  type GenerativeModel,
+  type InterpolateOptions,
+  interpolateLatents,
+  klDivergence,
+  type LossContext,
+  type LossOutput,
+  MlpDecoder,
+  Module,
+  Rng,
+  type SampleOptions,
+  StandardNormal,
+  validateConfig,
+} from '@elbo/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { type HvaeConfig, hvaeConfigSchema } from './config';
+import { LadderPosterior, type LevelStep } from './ladder-posterior';
+import { BottomUpPath, TopDownPath } from './ladder-networks';
+
+/** Everything one training-style pass computes (tensors owned by the caller's tidy). */
+export interface LadderPass {
+  posterior: LadderPosterior;
+  steps: LevelStep[];
+  /** p(x | z_1) */
+  px: Distribution;
+  /** -mean log p(x | z_1) */
+  reconstruction: tf.Scalar;
+  /** Analytic KL(q_i || p_i) averaged over the batch, per level, bottom-first. */
+  klPerLevel: tf.Scalar[];
+}
+
+/**
+ * Ladder VAE (Sønderby et al. 2016): a deterministic bottom-up pass gives a
+ * Gaussian estimate per level; the top-down generative path
+ * p(z_L) prod_i p(z_i | z_{i+1}) p(x | z_1) is shared by inference, where each
+ * level's posterior is the precision-weighted merge of the bottom-up estimate
+ * and the top-down prior given the level above.
+ *
+ * The latent `z` of `encode`/`decode` is the levels concatenated bottom-first
+ * ([batch, sum(latentDims)]); `decode` reads z_1 from it (p(x | z) depends on
+ * z_1 only) and also accepts z_1 alone ([batch, latentDims[0]]).
+ *
+ * Loss terms (nats per example): `reconstruction`, `kl` (sum over levels),
+ * `kl_1` .. `kl_L` (level 1 at the bottom), `elbo`, and `beta` (the KL weight used).
+ *
+ * @example
+ * const model = createHvae({ variant: 'hvae', inputShape: [784], latentDims: [32, 16, 8], seed: 1 });
+ * const { loss, terms } = model.loss({ x }, { step });
+ */
+export class HierarchicalVae extends Module implements GenerativeModel {
+  readonly variant = 'hvae';
+  readonly config: HvaeConfig;
+  readonly rng: Rng;
+  readonly inputShape: number[];
+  readonly latentDims: number[];
+  readonly bottomUp: BottomUpPath;
+  readonly topDown: TopDownPath;
+  readonly decoder: Decoder;
+
+  /** @param config a config object (validated here; unknown fields are rejected) */
+  constructor(config: unknown) {
+    super();
+    this.config = validateConfig(hvaeConfigSchema, config, 'hvae config');
+    const c = this.config;
+    this.rng = new Rng(c.seed);
+    this.inputShape = [...c.inputShape];
+    this.latentDims = [...c.latentDims];
+    const init = this.rng.fork('init');
+    this.bottomUp = this.addModule('bottomUp', new BottomUpPath(c, init));
+    this.topDown = this.addModule('topDown', new TopDownPath(c, init));
+    const decoderOptions = { likelihood: c.likelihood, likelihoodOptions: c.likelihoodOptions ?? {} };
+    this.decoder = this.addModule(
+      'decoder',
+      c.architecture === 'conv'
+        ? new ConvDecoder(c.latentDims[0], c.inputShape as [number, number, number], init, {
+            hiddenDims: c.convChannels,
+            activation: c.activation,
+            // No BatchNorm: train and eval compute the same function, so NLL estimates need no mode care.
+            batchNorm: false,
+            ...decoderOptions,
+          })
+        : new MlpDecoder(c.latentDims[0], c.inputShape, init, {
+            hiddenDims: new Array<number>(c.blockDepth).fill(c.hiddenDims[0]),
+            activation: c.activation,
+            ...decoderOptions,
+          }),
+    );
+  }
+
+  /** Number of stochastic levels L. */
+  get numLevels(): number {
+    return this.latentDims.length;
+  }
+
+  /** Total latent size, sum(latentDims). */
+  get latentDim(): number {
+    return this.config.latentDim;
+  }
+
+  private checkInput(x: tf.Tensor): void {
+    const ok = x.rank === this.inputShape.length + 1 && this.inputShape.every((d, i) => x.shape[i + 1] === d);
+    if (!ok) throw new Error(`hvae: x must be [batch, ${this.inputShape.join(', ')}], got [${x.shape.join(', ')}]`);
+  }
+
+  /**
+   * q(z_1..z_L | x), levels concatenated bottom-first. `.levels()` gives every
+   * level's Gaussian (mean path), `.rsample` draws ancestrally, `.logProb` is exact.
+   * @param x [batch, ...inputShape]
+   */
+  encode(x: tf.Tensor): LadderPosterior {
+    this.checkInput(x);
+    return new LadderPosterior(this.bottomUp.forward(x), this.topDown);
+  }
+
+  /**
+   * p(x | z_1).
+   * @param z [batch, sum(latentDims)] (levels bottom-first) or [batch, latentDims[0]]
+   */
+  decode(z: tf.Tensor): Distribution {
+    const d1 = this.latentDims[0];
+    if (z.rank !== 2 || (z.shape[1] !== this.latentDim && z.shape[1] !== d1)) {
+      throw new Error(`hvae: z must be [batch, ${this.latentDim}] (all levels) or [batch, ${d1}] (z_1), got [${z.shape.join(', ')}]`);
+    }
+    const z1 = z.shape[1] === d1 ? z : tf.slice(z, [0, 0], [-1, d1]);
+    return this.decoder.forward(z1);
+  }
+
+  /**
+   * One pass with reparameterised posterior draws at every level and the
+   * analytic per-level KLs KL(q(z_i | z_{i+1}, x) || p(z_i | z_{i+1})) at the
+   * drawn z_{i+1} (both Gaussian), KL(q(z_L | x) || N(0, I)) at the top.
+   * @param x [batch, ...inputShape]
+   */
+  forwardPass(x: tf.Tensor): LadderPass {
+    const posterior = this.encode(x);
+    const steps = posterior.walk((_, q) => q.rsample(this.rng));
+    const px = this.decoder.forward(steps[0].z);
+    const reconstruction = tf.neg(tf.mean(px.logProb(x))) as tf.Scalar;
+    const klPerLevel = steps.map((s) => tf.mean(klDivergence(s.q, s.p)) as tf.Scalar);
+    return { posterior, steps, px, reconstruction, klPerLevel };
+  }
+
+  /** The KL weight at a step: the context's beta if given, else beta times the linear warm-up. */
+  klWeight(context: LossContext = {}): number {
+    if (context.beta !== undefined) {
+      if (!(context.beta >= 0)) throw new Error(`hvae: context beta must be >= 0, got ${context.beta}`);
+      return context.beta;
+    }
+    const warm = this.config.klWarmupSteps;
+    const ramp = warm > 0 ? Math.min(1, Math.max(0, context.step ?? warm) / warm) : 1;
+    return this.config.beta * ramp;
+  }
+
+  /**
+   * -ELBO with the KL weight and per-level free bits:
+   * reconstruction + beta * sum_i max(freeBits, kl_i).
+   * @param batch x [batch, ...inputShape]
+   */
+  loss(batch: Batch, context: LossContext = {}): LossOutput {
+    const beta = this.klWeight(context);
+    return tf.tidy(() => {
+      const { reconstruction, klPerLevel } = this.forwardPass(batch.x);
+      const fb = this.config.freeBits;
+      const penalised = klPerLevel.map((k) => (fb > 0 ? tf.maximum(k, fb) : k));
+      const kl = tf.addN(klPerLevel) as tf.Scalar;
+      const loss = tf.add(reconstruction, tf.mul(tf.addN(penalised), beta)) as tf.Scalar;
+      const terms: Record<string, tf.Scalar> = {
+        reconstruction,
+        kl,
+        elbo: tf.neg(tf.add(reconstruction, kl)) as tf.Scalar,
+        beta: tf.scalar(beta),
+      };
+      klPerLevel.forEach((k, i) => {
+        terms[`kl_${i + 1}`] = k;
+      });
+      return { loss, terms };
+    });
+  }
+
+  /** Likelihood mean decoded from the posterior mean path: [batch, ...inputShape]. */
+  reconstruct(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => this.decode(this.encode(x).mean()).mean());
+  }
+
+  /**
+   * Ancestral draws from the prior, every level's noise scaled by the
+   * temperature (z_L = T eps, z_i = mu_p + T sigma_p eps): levels concatenated, [n, sum(latentDims)].
+   */
+  sampleLatents(n: number, temperature = 1): tf.Tensor {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`hvae: sample count must be a positive integer, got ${n}`);
+    if (!(temperature >= 0)) throw new Error(`hvae: temperature must be >= 0, got ${temperature}`);
+    return tf.tidy(() => {
+      const top = this.numLevels - 1;
+      const zs: tf.Tensor[] = new Array(this.numLevels);
+      zs[top] = tf.mul(tf.randomNormal([n, this.latentDims[top]], 0, 1, 'float32', this.rng.nextSeed()), temperature);
+      for (let i = top - 1; i >= 0; i--) {
+        const p = this.topDown.conditional(i, zs[i + 1]);
+        const eps = tf.randomNormal([n, this.latentDims[i]], 0, 1, 'float32', this.rng.nextSeed());
+        zs[i] = tf.add(p.loc, tf.mul(tf.mul(tf.exp(tf.mul(p.logVar, 0.5)), eps), temperature));
+      }
+      return tf.concat(zs, 1);
+    });
+  }
+
+  /**
+   * n new examples, ancestral from the top: [n, ...inputShape] (likelihood
+   * means unless mode 'sample'). `temperature` scales every level's noise.
+   */
+  sample(n: number, options: SampleOptions = {}): tf.Tensor {
+    if (options.condition) throw new Error('hvae: the model is unconditional (got a condition)');
+    return tf.tidy(() => {
+      const px = this.decode(this.sampleLatents(n, options.temperature ?? 1));
+      return options.mode === 'sample' ? px.sample(this.rng) : px.mean();
+    });
+  }
+
+  /**
+   * log p(z) of the hierarchy, p(z_L) prod_i p(z_i | z_{i+1}).
+   * @param z [batch, sum(latentDims)]
+   * @returns [batch]
+   */
+  priorLogProb(z: tf.Tensor): tf.Tensor1D {
+    return tf.tidy(() => {
+      if (z.rank !== 2 || z.shape[1] !== this.latentDim) throw new Error(`hvae: z must be [batch, ${this.latentDim}], got [${z.shape.join(', ')}]`);
+      const zs = tf.split(z, this.latentDims, 1);
+      const top = this.numLevels - 1;
+      let lp = new StandardNormal(zs[top].shape).logProb(zs[top]);
+      for (let i = top - 1; i >= 0; i--) lp = tf.add(lp, this.topDown.conditional(i, zs[i + 1]).logProb(zs[i]));
+      return lp as tf.Tensor1D;
+    });
+  }
+
+  /** Decoded path between the posterior mean paths of a and b (each [1, ...inputShape]): [steps, ...inputShape]. */
+  interpolate(a: tf.Tensor, b: tf.Tensor, steps: number, options: InterpolateOptions = {}): tf.Tensor {
+    return tf.tidy(() => {
+      const z = interpolateLatents(this.encode(tf.slice(a, 0, 1)).mean(), this.encode(tf.slice(b, 0, 1)).mean(), steps, options.method);
+      return this.decode(z).mean();
+    });
+  }
+
+  /**
+   * Importance log-weights log p(x, z) - log q(z | x) for k ancestral
+   * posterior draws, with the exact hierarchical densities: [k, batch].
+   * @param x [batch, ...inputShape]
+   */
+  importanceLogWeights(x: tf.Tensor, k: number): tf.Tensor2D {
+    if (!Number.isInteger(k) || k < 1) throw new Error(`hvae: k must be a positive integer, got ${k}`);
+    return tf.tidy(() => {
+      const posterior = this.encode(x);
+      const rows: tf.Tensor[] = [];
+      for (let s = 0; s < k; s++) {
+        rows.push(
+          tf.tidy(() => {
+            const steps = posterior.walk((_, q) => q.sample(this.rng));
+            let logW = this.decoder.forward(steps[0].z).logProb(x) as tf.Tensor;
+            for (const st of steps) logW = tf.add(logW, tf.sub(st.p.logProb(st.z), st.q.logProb(st.z)));
+            return logW;
+          }),
+        );
+      }
+      return tf.stack(rows) as tf.Tensor2D;
+    });
+  }
+}
+
+/** Build a Ladder VAE from a plain config (validated; see hvaeConfigSchema). */
+export function createHvae(config: unknown): HierarchicalVae {
+  return new HierarchicalVae(config);
+}
