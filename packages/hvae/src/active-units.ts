@@ -39,7 +39,7 @@ export function activeUnitsPerLevel(model: HierarchicalVae, x: tf.Tensor, option
     const top = model.numLevels - 1;
     const sums: tf.Tensor[] = model.latentDims.map((d) => tf.zeros([x.shape[0], d]));
     for (let s = 0; s < samples; s++) {
-      const steps = tf.tidy(() => posterior.walk((_, q) => q.sample(model.rng)).map((st) => st.q.loc));
+      const steps = tf.tidy(() => posterior.walk((_, q) => q.sample(model.rng)).map((st) => st.q.loc.clone()));
       steps.forEach((m, i) => {
         const next = tf.add(sums[i], m);
         sums[i].dispose();
