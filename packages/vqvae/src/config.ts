@@ -1,0 +1,65 @@
+import { ACTIVATIONS, configFields, LIKELIHOODS, z } from '@elbo/core';
+
+/** Restart codes whose usage (EMA of assignments per step) drops below `threshold`, every `every` training steps. */
+export const deadCodeRestartSchema = z
+  .object({
+    every: configFields.positiveInt().default(100),
+    threshold: z.number().positive().default(1),
+  })
+  .strict();
+
+/** The gated PixelCNN prior over the code grid. */
+export const priorSchema = z
+  .object({
+    channels: configFields.positiveInt().default(32),
+    layers: configFields.positiveInt().default(5),
+    kernelSize: configFields
+      .positiveInt()
+      .refine((k) => k % 2 === 1, { message: 'must be odd (3, 5, ...)' })
+      .default(3),
+    outputHidden: configFields.positiveInt().default(64),
+  })
+  .strict();
+
+/**
+ * Config of the VQ-VAE, as plain JSON.
+ *
+ * @example
+ * { variant: 'vqvae', inputShape: [28, 28, 1], hiddenDims: [256], latentDim: 8, codeGrid: [7, 7], numCodes: 64 }
+ */
+export const vqvaeConfigSchema = z
+  .object({
+    variant: z.literal('vqvae'),
+    seed: configFields.seed(),
+    /** Shape of one example, e.g. [784] or [28, 28, 1]. */
+    inputShape: z.array(configFields.positiveInt()).min(1).max(3),
+    /** 'mlp': the encoder maps the flattened input to a grid of codeGrid vectors (global receptive field). */
+    architecture: z.enum(['mlp']).default('mlp'),
+    /** Hidden widths of the encoder (the decoder mirrors them). */
+    hiddenDims: z.array(configFields.positiveInt()).min(1).default([256]),
+    activation: z.enum(ACTIVATIONS).default('relu'),
+    /** D, the size of one code vector. */
+    latentDim: configFields.positiveInt().default(8),
+    /** [H, W] of the grid of codes one example is encoded to. */
+    codeGrid: z.tuple([configFields.positiveInt(), configFields.positiveInt()]).default([7, 7]),
+    /** K, the codebook size. */
+    numCodes: configFields
+      .positiveInt()
+      .refine((k) => k >= 2, { message: 'must be at least 2' })
+      .default(64),
+    /** Commitment weight (the paper's beta). */
+    beta: z.number().nonnegative().default(0.25),
+    codebookUpdate: z.enum(['gradient', 'ema']).default('gradient'),
+    emaDecay: z.number().gt(0).lt(1).default(0.99),
+    emaEpsilon: z.number().positive().default(1e-5),
+    /** Dead-code restarts from encoder outputs; false turns them off. */
+    deadCodeRestart: z.union([z.literal(false), deadCodeRestartSchema]).default({ every: 100, threshold: 1 }),
+    likelihood: z.enum(LIKELIHOODS).default('bernoulli'),
+    /** Gaussian log-variance / Laplace log-scale: a fixed number or 'learned'. */
+    likelihoodScale: z.union([z.number(), z.literal('learned')]).default(0),
+    prior: priorSchema.default({ channels: 32, layers: 5, kernelSize: 3, outputHidden: 64 }),
+  })
+  .strict();
+
+export type VqVaeConfigInput = z.input<typeof vqvaeConfigSchema>;
+export type VqVaeConfig = z.output<typeof vqvaeConfigSchema>;
