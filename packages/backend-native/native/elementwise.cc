@@ -1,0 +1,204 @@
+#include "elementwise.h"
+
+#include <cmath>
+#include <limits>
+
+#include "thread_pool.h"
+
+namespace elbo {
+
+namespace {
+
+constexpr long kGrain = 1L << 15;  // elements per thread below which threading costs more than it saves
+
+long gcd(long a, long b) {
+  while (b) {
+    long t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+struct AddF { static float f(float a, float b) { return a + b; } };
+struct SubF { static float f(float a, float b) { return a - b; } };
+struct MulF { static float f(float a, float b) { return a * b; } };
+struct DivF { static float f(float a, float b) { return a / b; } };
+struct MaxF { static float f(float a, float b) { return (a != a || b != b) ? std::numeric_limits<float>::quiet_NaN() : (a > b ? a : b); } };
+struct MinF { static float f(float a, float b) { return (a != a || b != b) ? std::numeric_limits<float>::quiet_NaN() : (a < b ? a : b); } };
+struct SqDiffF { static float f(float a, float b) { const float d = a - b; return d * d; } };
+
+// Strides are 0 or 1; the four cases are separate loops so each one vectorises.
+template <class F>
+void run(const float* a, long sa, const float* b, long sb, float* out, long n) {
+  if (sa && sb) {
+    for (long i = 0; i < n; i++) out[i] = F::f(a[i], b[i]);
+  } else if (sa) {
+    const float bv = b[0];
+    for (long i = 0; i < n; i++) out[i] = F::f(a[i], bv);
+  } else if (sb) {
+    const float av = a[0];
+    for (long i = 0; i < n; i++) out[i] = F::f(av, b[i]);
+  } else {
+    const float v = F::f(a[0], b[0]);
+    for (long i = 0; i < n; i++) out[i] = v;
+  }
+}
+
+// Length of the runs over which an operand's index is constant or contiguous.
+long runLength(const Operand& o, long total) {
+  switch (o.mode) {
+    case Broadcast::Repeat: return o.n;
+    case Broadcast::Stretch: return total / o.n;
+    default: return total;
+  }
+}
+
+void locate(const Operand& o, long start, long total, const float** p, long* stride) {
+  switch (o.mode) {
+    case Broadcast::Full: *p = o.data + start; *stride = 1; break;
+    case Broadcast::Scalar: *p = o.data; *stride = 0; break;
+    case Broadcast::Repeat: *p = o.data + start % o.n; *stride = 1; break;
+    case Broadcast::Stretch: *p = o.data + start / (total / o.n); *stride = 0; break;
+  }
+}
+
+template <class F>
+void binaryT(Operand a, Operand b, float* out, long total) {
+  const long len = gcd(runLength(a, total), runLength(b, total));
+  const long rows = total / len;
+  const long grainRows = len >= kGrain ? 1 : kGrain / len;
+  parallelFor(rows, grainRows, [&](long lo, long hi) {
+    for (long r = lo; r < hi; r++) {
+      const float *pa, *pb;
+      long sa, sb;
+      locate(a, r * len, total, &pa, &sa);
+      locate(b, r * len, total, &pb, &sb);
+      if (len >= kGrain && rows == 1) {
+        // One long row: split it across the pool.
+        parallelFor(len, kGrain, [&](long i0, long i1) {
+          run<F>(pa + i0 * sa, sa, pb + i0 * sb, sb, out + i0, i1 - i0);
+        });
+      } else {
+        run<F>(pa, sa, pb, sb, out + r * len, len);
+      }
+    }
+  });
+}
+
+template <class G>
+void unaryT(const float* x, float* out, long n, float alpha) {
+  parallelFor(n, kGrain, [&](long lo, long hi) {
+    for (long i = lo; i < hi; i++) out[i] = G::f(x[i], alpha);
+  });
+}
+
+struct NegG { static float f(float x, float) { return -x; } };
+struct ExpG { static float f(float x, float) { return std::exp(x); } };
+struct LogG { static float f(float x, float) { return std::log(x); } };
+struct SqrtG { static float f(float x, float) { return std::sqrt(x); } };
+struct SquareG { static float f(float x, float) { return x * x; } };
+struct ReluG { static float f(float x, float) { return x < 0.f ? 0.f : x; } };
+struct StepG { static float f(float x, float a) { return x != x ? x : (x > 0.f ? 1.f : a); } };
+struct AbsG { static float f(float x, float) { return std::fabs(x); } };
+struct Log1pG { static float f(float x, float) { return std::log1p(x); } };
+struct SigmoidG { static float f(float x, float) { return 1.f / (1.f + std::exp(-x)); } };
+struct SoftplusG {
+  // tfjs-backend-cpu's thresholds (log(float eps) + 2) keep exp from overflowing.
+  static float f(float x, float) {
+    const float threshold = -13.942385152878742f;
+    if (x > -threshold) return x;
+    if (x < threshold) return std::exp(x);
+    return std::log1p(std::exp(x));
+  }
+};
+struct RsqrtG { static float f(float x, float) { return 1.f / std::sqrt(x); } };
+struct ReciprocalG { static float f(float x, float) { return 1.f / x; } };
+struct LeakyReluG { static float f(float x, float a) { return x < 0.f ? a * x : x; } };
+struct Relu6G { static float f(float x, float) { return x != x ? x : (x < 0.f ? 0.f : (x > 6.f ? 6.f : x)); } };
+struct EluG { static float f(float x, float) { return x >= 0.f ? x : std::expm1(x); } };
+
+}  // namespace
+
+void binary(BinaryOp op, Operand a, Operand b, float* out, long total) {
+  if (total <= 0) return;
+  switch (op) {
+    case BinaryOp::Add: binaryT<AddF>(a, b, out, total); break;
+    case BinaryOp::Sub: binaryT<SubF>(a, b, out, total); break;
+    case BinaryOp::Mul: binaryT<MulF>(a, b, out, total); break;
+    case BinaryOp::Div: binaryT<DivF>(a, b, out, total); break;
+    case BinaryOp::Max: binaryT<MaxF>(a, b, out, total); break;
+    case BinaryOp::Min: binaryT<MinF>(a, b, out, total); break;
+    case BinaryOp::SquaredDiff: binaryT<SqDiffF>(a, b, out, total); break;
+    default: break;
+  }
+}
+
+void unary(UnaryOp op, const float* x, float* out, long n, float alpha) {
+  switch (op) {
+    case UnaryOp::Neg: unaryT<NegG>(x, out, n, alpha); break;
+    case UnaryOp::Exp: unaryT<ExpG>(x, out, n, alpha); break;
+    case UnaryOp::Log: unaryT<LogG>(x, out, n, alpha); break;
+    case UnaryOp::Sqrt: unaryT<SqrtG>(x, out, n, alpha); break;
+    case UnaryOp::Square: unaryT<SquareG>(x, out, n, alpha); break;
+    case UnaryOp::Relu: unaryT<ReluG>(x, out, n, alpha); break;
+    case UnaryOp::Step: unaryT<StepG>(x, out, n, alpha); break;
+    case UnaryOp::Abs: unaryT<AbsG>(x, out, n, alpha); break;
+    case UnaryOp::Log1p: unaryT<Log1pG>(x, out, n, alpha); break;
+    case UnaryOp::Sigmoid: unaryT<SigmoidG>(x, out, n, alpha); break;
+    case UnaryOp::Softplus: unaryT<SoftplusG>(x, out, n, alpha); break;
+    case UnaryOp::Rsqrt: unaryT<RsqrtG>(x, out, n, alpha); break;
+    case UnaryOp::Reciprocal: unaryT<ReciprocalG>(x, out, n, alpha); break;
+    case UnaryOp::LeakyRelu: unaryT<LeakyReluG>(x, out, n, alpha); break;
+    case UnaryOp::Relu6: unaryT<Relu6G>(x, out, n, alpha); break;
+    case UnaryOp::Elu: unaryT<EluG>(x, out, n, alpha); break;
+    default: break;
+  }
+}
+
+void sumInner(const float* x, float* out, long outer, long inner) {
+  const long grain = inner >= kGrain ? 1 : kGrain / (inner > 0 ? inner : 1);
+  parallelFor(outer, grain, [&](long lo, long hi) {
+    for (long r = lo; r < hi; r++) {
+      // Four double accumulators: accurate like tfjs's JS-number sum, and not a serial dependency chain.
+      const float* p = x + r * inner;
+      double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      long j = 0;
+      for (; j + 4 <= inner; j += 4) {
+        s0 += p[j];
+        s1 += p[j + 1];
+        s2 += p[j + 2];
+        s3 += p[j + 3];
+      }
+      for (; j < inner; j++) s0 += p[j];
+      out[r] = static_cast<float>((s0 + s1) + (s2 + s3));
+    }
+  });
+}
+
+void sumOuter(const float* x, float* out, long outer, long inner) {
+  // Parallel over columns: each thread owns a slice of out.
+  const long grain = outer >= kGrain ? 16 : (kGrain / (outer > 0 ? outer : 1)) + 16;
+  parallelFor(inner, grain, [&](long lo, long hi) {
+    for (long j = lo; j < hi; j++) out[j] = 0.f;
+    for (long r = 0; r < outer; r++) {
+      const float* p = x + r * inner;
+      for (long j = lo; j < hi; j++) out[j] += p[j];
+    }
+  });
+}
+
+void adamUpdate(float* w, float* m, float* v, const float* g, long n, float beta1, float beta2, float lrT, float epsT) {
+  parallelFor(n, kGrain, [&](long lo, long hi) {
+    for (long i = lo; i < hi; i++) {
+      const float gi = g[i];
+      const float mi = beta1 * m[i] + (1.f - beta1) * gi;
+      const float vi = beta2 * v[i] + (1.f - beta2) * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      w[i] -= lrT * mi / (std::sqrt(vi) + epsT);
+    }
+  });
+}
+
+}  // namespace elbo

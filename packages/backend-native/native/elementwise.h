@@ -1,0 +1,34 @@
+// Elementwise and reduction kernels on float32 arrays. Semantics follow
+// tfjs-backend-cpu, NaN included (Relu and Step keep NaN: the trainer's NaN
+// guard depends on it).
+#pragma once
+
+namespace elbo {
+
+enum class BinaryOp { Add = 0, Sub, Mul, Div, Max, Min, SquaredDiff, Count };
+enum class UnaryOp { Neg = 0, Exp, Log, Sqrt, Square, Relu, Step, Abs, Log1p, Sigmoid, Softplus, Rsqrt, Reciprocal,
+                     LeakyRelu, Relu6, Elu, Count };
+
+// How an operand maps onto the output (flat index i of `total`):
+//   Full: i   Scalar: 0   Repeat: i % n (operand = trailing dims)   Stretch: i / (total / n) (leading dims)
+enum class Broadcast { Full = 0, Scalar, Repeat, Stretch };
+
+struct Operand {
+  const float* data;
+  long n;
+  Broadcast mode;
+};
+
+void binary(BinaryOp op, Operand a, Operand b, float* out, long total);
+void unary(UnaryOp op, const float* x, float* out, long n, float alpha);
+
+// out[r] = sum_j x[r * inner + j]
+void sumInner(const float* x, float* out, long outer, long inner);
+// out[j] = sum_r x[r * inner + j]
+void sumOuter(const float* x, float* out, long outer, long inner);
+
+// One Adam step in place, per element:
+//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  w -= lr_t m / (sqrt(v) + eps_t)
+void adamUpdate(float* w, float* m, float* v, const float* g, long n, float beta1, float beta2, float lrT, float epsT);
+
+}  // namespace elbo

@@ -1,0 +1,130 @@
+#include "thread_pool.h"
+
+#include <chrono>
+#include <cstdlib>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define ELBO_PAUSE() _mm_pause()
+#elif defined(__aarch64__)
+#define ELBO_PAUSE() asm volatile("yield")
+#else
+#define ELBO_PAUSE() ((void)0)
+#endif
+
+namespace elbo {
+
+ThreadPool::ThreadPool(int threads) {
+  for (int i = 1; i < threads; i++) workers_.emplace_back([this] { workerLoop(); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+    generation_.fetch_add(1);
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::work(Job& job) {
+  for (;;) {
+    const int i = job.next.fetch_add(1, std::memory_order_acq_rel);
+    if (i >= job.tasks) return;
+    (*job.fn)(i);
+    job.done.fetch_add(1, std::memory_order_acq_rel);
+  }
+}
+
+void ThreadPool::workerLoop() {
+  unsigned long long seen = 0;
+  for (;;) {
+    // Spin ~100 us for the next job (a training step issues kernels back to
+    // back), then sleep on the condition variable.
+    auto start = std::chrono::steady_clock::now();
+    int spins = 0;
+    std::shared_ptr<Job> job;
+    while (generation_.load(std::memory_order_acquire) == seen) {
+      ELBO_PAUSE();
+      if (++spins % 256 == 0 && std::chrono::steady_clock::now() - start > std::chrono::microseconds(100)) {
+        std::unique_lock<std::mutex> lock(mu_);
+        sleepers_++;
+        cv_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+        sleepers_--;
+        break;
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+      seen = generation_.load(std::memory_order_acquire);
+      job = job_;
+    }
+    if (job) work(*job);
+  }
+}
+
+void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
+  if (tasks <= 0) return;
+  std::lock_guard<std::mutex> runLock(runMutex_);
+  if (workers_.empty() || tasks == 1) {
+    for (int i = 0; i < tasks; i++) fn(i);
+    return;
+  }
+  auto job = std::make_shared<Job>();
+  job->fn = &fn;
+  job->tasks = tasks;
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    job_ = job;
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+    wake = sleepers_ > 0;
+  }
+  if (wake) cv_.notify_all();
+  work(*job);
+  // Tasks claimed by workers may still run: wait for them, spinning briefly
+  // and then yielding the core (on a loaded 2-core VM the worker may need it).
+  int spins = 0;
+  while (job->done.load(std::memory_order_acquire) != tasks) {
+    if (++spins < 4096) {
+      ELBO_PAUSE();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
+
+static int defaultThreads() {
+  const char* env = std::getenv("ELBO_NATIVE_THREADS");
+  int n = env ? std::atoi(env) : 0;
+  if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
+  if (n <= 0) n = 1;
+  return n > 16 ? 16 : n;
+}
+
+ThreadPool& pool() {
+  // Leaked on purpose: joining workers from a static destructor at exit can
+  // deadlock with Node's own teardown.
+  static ThreadPool* p = new ThreadPool(defaultThreads());
+  return *p;
+}
+
+void parallelFor(long n, long grain, const std::function<void(long, long)>& body) {
+  ThreadPool& p = pool();
+  long parts = 2L * p.size();
+  if (grain > 0 && n / grain < parts) parts = n / grain;
+  if (parts <= 1) {
+    if (n > 0) body(0, n);
+    return;
+  }
+  long chunk = (n + parts - 1) / parts;
+  p.run(static_cast<int>(parts), [&](int t) {
+    long lo = t * chunk;
+    long hi = lo + chunk < n ? lo + chunk : n;
+    if (lo < hi) body(lo, hi);
+  });
+}
+
+}  // namespace elbo

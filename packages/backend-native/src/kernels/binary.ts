@@ -1,0 +1,47 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { requireAddon } from '../native-addon';
+import { broadcastMode, cpuKernel, floatData, sizeOf } from './util';
+
+/** Codes of native/elementwise.h BinaryOp. */
+const BINARY_OPS = {
+  Add: 0,
+  Sub: 1,
+  Multiply: 2,
+  RealDiv: 3,
+  Maximum: 4,
+  Minimum: 5,
+  SquaredDifference: 6,
+} as const;
+
+export type NativeBinaryKernel = keyof typeof BINARY_OPS;
+export const NATIVE_BINARY_KERNELS = Object.keys(BINARY_OPS) as NativeBinaryKernel[];
+
+/**
+ * Elementwise binary kernels with the broadcasts a VAE step uses (equal
+ * shapes, scalars, bias-like trailing dims, per-row leading dims); anything
+ * else, and non-float32 inputs, runs tfjs-backend-cpu's kernel.
+ */
+export function binaryKernelConfig(name: NativeBinaryKernel): tf.KernelConfig {
+  const op = BINARY_OPS[name];
+  const fallback = cpuKernel(name);
+  const addon = requireAddon();
+  return {
+    kernelName: name,
+    backendName: 'native',
+    kernelFunc: (args) => {
+      const backend = args.backend as MathBackendCPU;
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const av = floatData(backend, a);
+      const bv = floatData(backend, b);
+      if (!av || !bv) return fallback(args);
+      const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+      const am = broadcastMode(a.shape, outShape);
+      const bm = broadcastMode(b.shape, outShape);
+      if (am === null || bm === null) return fallback(args);
+      const out = new Float32Array(sizeOf(outShape));
+      addon.binary(op, av, am, bv, bm, out);
+      return backend.makeTensorInfo(outShape, 'float32', out);
+    },
+  };
+}

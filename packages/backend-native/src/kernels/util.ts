@@ -1,0 +1,49 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { BroadcastMode } from '../native-addon';
+
+/**
+ * The float32 storage of a tensor on the cpu-derived backend, or null when
+ * the native path does not apply (other dtypes, complex, strings): callers
+ * then run tfjs-backend-cpu's own kernel.
+ */
+export function floatData(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array | null {
+  if (t.dtype !== 'float32') return null;
+  const values = backend.data.get(t.dataId).values;
+  return values instanceof Float32Array ? values : null;
+}
+
+/** tfjs-backend-cpu's kernel function for `name`, used where the native path does not apply. */
+export function cpuKernel(name: string): tf.KernelFunc {
+  const k = tf.getKernel(name, 'cpu');
+  if (!k) throw new Error(`@elbo/backend-native: tfjs-backend-cpu has no kernel '${name}' to fall back to`);
+  return k.kernelFunc;
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/**
+ * How an operand of shape `shape` broadcasts onto `out` in flat index terms,
+ * or null when it is neither full, a scalar, trailing dims (bias-like) nor
+ * leading dims (per-row), which then goes to the cpu kernel.
+ */
+export function broadcastMode(shape: readonly number[], out: readonly number[]): BroadcastMode | null {
+  const n = sizeOf(shape);
+  const total = sizeOf(out);
+  if (n === total) return BroadcastMode.Full;
+  if (n === 1) return BroadcastMode.Scalar;
+  const padded = [...new Array<number>(out.length - shape.length).fill(1), ...shape];
+  // Trailing: ones, then the output's own dims.
+  let k = 0;
+  while (k < padded.length && padded[k] === 1) k++;
+  if (padded.slice(k).every((d, i) => d === out[k + i])) return BroadcastMode.Repeat;
+  // Leading: the output's dims, then ones.
+  let e = padded.length;
+  while (e > 0 && padded[e - 1] === 1) e--;
+  if (padded.slice(0, e).every((d, i) => d === out[i])) return BroadcastMode.Stretch;
+  return null;
+}

@@ -1,0 +1,106 @@
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+
+/** Broadcast of a binary operand onto the output: see native/elementwise.h. */
+export const enum BroadcastMode {
+  Full = 0,
+  Scalar = 1,
+  Repeat = 2,
+  Stretch = 3,
+}
+
+/** The N-API addon's surface (native/addon.cc). All arrays alias tfjs storage. */
+export interface NativeAddon {
+  info(): { gemmKernel: string; threads: number };
+  setGemmKernel(name: string): boolean;
+  sgemm(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transposeA: boolean,
+    transposeB: boolean,
+    strideA: number,
+    strideB: number,
+    accumulate: boolean,
+  ): void;
+  conv2d(kind: 0 | 1 | 2, in0: Float32Array, in1: Float32Array, out: Float32Array, params: number[]): void;
+  binary(op: number, a: Float32Array, aMode: BroadcastMode, b: Float32Array, bMode: BroadcastMode, out: Float32Array): void;
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  sum(x: Float32Array, out: Float32Array, outer: number, inner: number, reduceOuter: boolean): void;
+  adam(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, beta1: number, beta2: number, lrT: number, epsT: number): void;
+}
+
+let addon: NativeAddon | null = null;
+let loadError: Error | null = null;
+let tried = false;
+
+function packageRoot(): string {
+  // The package resolves itself through its exports map ('./package.json'),
+  // which works from src/ (tests) and from dist/ (ESM and CJS builds).
+  const require = createRequire(import.meta.url);
+  return path.dirname(require.resolve('@elbo/backend-native/package.json'));
+}
+
+/**
+ * Loads the addon once: a prebuilt binary from prebuilds/ when one matches,
+ * else build/Release from `node-gyp rebuild` (run by the install script).
+ * Never throws: on failure `nativeLoadError()` says why.
+ */
+export function loadAddon(): NativeAddon | null {
+  if (tried) return addon;
+  tried = true;
+  if (process.env.ELBO_NATIVE_DISABLE === '1') {
+    loadError = new Error('the native addon is disabled by ELBO_NATIVE_DISABLE=1');
+    return null;
+  }
+  try {
+    const root = packageRoot();
+    const require = createRequire(import.meta.url);
+    const load = require('node-gyp-build') as (dir: string) => NativeAddon;
+    const candidate = load(root);
+    if (typeof candidate.sgemm !== 'function') throw new Error('the loaded binary is not @elbo/backend-native (no sgemm export)');
+    addon = candidate;
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    loadError = new Error(
+      `@elbo/backend-native: the native addon could not be loaded (${why}). ` +
+        'Install a C++ compiler and Python 3 and reinstall the package (it builds with node-gyp), or use a prebuilt package.',
+    );
+  }
+  return addon;
+}
+
+/** True when the native addon loaded on this machine. */
+export function nativeAvailable(): boolean {
+  return loadAddon() !== null;
+}
+
+/** Why the addon is unavailable, or null when it loaded. */
+export function nativeLoadError(): Error | null {
+  loadAddon();
+  return loadError;
+}
+
+/** The loaded addon; throws the load error when there is none. */
+export function requireAddon(): NativeAddon {
+  const a = loadAddon();
+  if (!a) throw loadError ?? new Error('@elbo/backend-native: addon unavailable');
+  return a;
+}
+
+export interface NativeInfo {
+  /** Micro-kernel the GEMM runs, chosen from the CPU at load time (e.g. 'avx512f-12x32', 'avx2-fma-6x16'). */
+  gemmKernel: string;
+  /** Threads of the native pool, the calling thread included (ELBO_NATIVE_THREADS overrides). */
+  threads: number;
+}
+
+/** What the addon chose on this machine; null when it is not available. */
+export function nativeInfo(): NativeInfo | null {
+  const a = loadAddon();
+  return a ? a.info() : null;
+}
