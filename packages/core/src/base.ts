@@ -12,3 +12,6 @@ export * from './registry';
 export * from './blocks/index';
 export { z } from 'zod';
 export * from './ops';
+export * from './train/index';
+export * from './io/index';
+export * from './backends/index';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { portableConv2d, portableConv2dTranspose, usePortableConvGrad } from '../backends/portable-grads';
 import type { Rng } from '../rng';
 import { type ActivationName, activate } from './activations';
 import { type Initializer, initTensor } from './init';
@@ -74,7 +75,10 @@ export class Conv2d extends Layer {
       if (x.rank !== 4 || x.shape[3] !== this.inChannels) {
         throw new Error(`Conv2d: expected input [batch, h, w, ${this.inChannels}], got [${x.shape.join(', ')}]`);
       }
-      let y: tf.Tensor = tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, this.stride, tfPad(this.padding));
+      // Backends without Conv2DBackpropFilter (wasm) get a filter gradient written as a convolution.
+      let y: tf.Tensor = usePortableConvGrad()
+        ? portableConv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, this.stride, this.padding)
+        : tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, this.stride, tfPad(this.padding));
       if (this.bias) y = tf.add(y, this.bias);
       return activate(y, this.activation);
     });
@@ -144,7 +148,9 @@ export class ConvTranspose2d extends Layer {
       }
       const [b, h, w] = x.shape;
       const out: [number, number, number, number] = [b, this.outputSize(h), this.outputSize(w), this.outChannels];
-      let y: tf.Tensor = tf.conv2dTranspose(x as tf.Tensor4D, kernel as tf.Tensor4D, out, this.stride, this.padding);
+      let y: tf.Tensor = usePortableConvGrad()
+        ? portableConv2dTranspose(x as tf.Tensor4D, kernel as tf.Tensor4D, out, this.stride, this.padding)
+        : tf.conv2dTranspose(x as tf.Tensor4D, kernel as tf.Tensor4D, out, this.stride, this.padding);
       if (this.bias) y = tf.add(y, this.bias);
       return activate(y, this.activation);
     });

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { portableMatMul, usePortableMatMulGrad } from '../backends/portable-grads';
 import type { Rng } from '../rng';
 import { type ActivationName, activate } from './activations';
 import { type Initializer, initTensor } from './init';
@@ -46,6 +47,11 @@ export class Dense extends Layer {
     return tf.tidy(() => {
       if (x.rank !== 2 || x.shape[1] !== this.inFeatures) {
         throw new Error(`Dense: expected input [batch, ${this.inFeatures}], got [${x.shape.join(', ')}]`);
+      }
+      if (usePortableMatMulGrad()) {
+        // Backends whose transposed matMul is slow (wasm) train faster with explicit transposes.
+        const y = portableMatMul(x as tf.Tensor2D, kernel as tf.Tensor2D);
+        return activate(this.bias ? tf.add(y, this.bias) : y, this.activation);
       }
       const fusable = this.activation === 'relu' || this.activation === 'linear';
       if (fusable) {

@@ -1,1 +1,3 @@
 export * from './gradcheck';
+export * from './tiny-model';
+export * from './conformance';

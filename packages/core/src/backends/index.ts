@@ -1,0 +1,2 @@
+export * from './portable-grads';
+export * from './use-backend';

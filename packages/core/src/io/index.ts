@@ -1,0 +1,3 @@
+export * from './manifest';
+export * from './node-directory';
+export * from './checkpoint';

@@ -1,0 +1,100 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { LatentVariableModel } from '../blocks/latent-model';
+import { MlpDecoder, MlpEncoder } from '../blocks/networks';
+import { type Batch, type BaseModelConfig, type BatchSource, type LossContext, type LossOutput, StandardNormalPrior } from '../model';
+import { configFields, getVariant, registerVariant } from '../registry';
+import { Rng } from '../rng';
+
+/**
+ * A tiny Gaussian MLP VAE for tests of the trainer, checkpoints and backends
+ * (loss = reconstruction + beta * kl), registered under a variant name of the
+ * caller's choice so tests need no variant package.
+ */
+export interface TinyVaeConfig extends BaseModelConfig {
+  inputDim: number;
+  hiddenDim: number;
+  beta: number;
+  seed: number;
+}
+
+export const tinyVaeSchema = z
+  .object({
+    variant: z.string(),
+    seed: configFields.seed(),
+    inputDim: configFields.positiveInt(),
+    hiddenDim: configFields.positiveInt().default(8),
+    latentDim: configFields.positiveInt(),
+    beta: configFields.beta(),
+  })
+  .strict();
+
+export class TinyVae extends LatentVariableModel {
+  readonly variant: string;
+
+  constructor(config: TinyVaeConfig) {
+    const rng = new Rng(config.seed);
+    const init = rng.fork('init');
+    const encoder = new MlpEncoder(config.inputDim, config.latentDim, init, { hiddenDims: [config.hiddenDim], activation: 'tanh' });
+    const decoder = new MlpDecoder(config.latentDim, [config.inputDim], init, { hiddenDims: [config.hiddenDim], activation: 'tanh', likelihood: 'gaussian' });
+    super(config, [config.inputDim], encoder, decoder, new StandardNormalPrior([config.latentDim]), rng.fork('noise'));
+    this.variant = config.variant;
+  }
+
+  /** -ELBO with weight beta on the KL: { loss, terms: { reconstruction, kl } }. */
+  loss(batch: Batch, context: LossContext = {}): LossOutput {
+    return tf.tidy(() => {
+      const { reconstruction, kl } = this.elboParts(batch);
+      const beta = context.beta ?? (this.config as TinyVaeConfig).beta;
+      return { loss: tf.add(reconstruction, tf.mul(kl, beta)) as tf.Scalar, terms: { reconstruction, kl } };
+    });
+  }
+}
+
+/** Register the tiny VAE under `name` (idempotent). */
+export function registerTinyVae(name = 'tiny-vae'): string {
+  if (!getVariant(name)) registerVariant<TinyVaeConfig>(name, { schema: tinyVaeSchema as unknown as z.ZodType<TinyVaeConfig>, create: (c) => new TinyVae(c) });
+  return name;
+}
+
+/**
+ * A deterministic in-memory BatchSource over rows of `data` ([n, dim]):
+ * epoch e visits the rows in a permutation drawn from Rng(seed + e).
+ * `corrupt(epoch, batch)` may return true to fill that batch with NaN (tests of the NaN guard).
+ */
+export function arrayBatchSource(
+  data: Float32Array,
+  dim: number,
+  batchSize: number,
+  options: { seed?: number; shuffle?: boolean; corrupt?: (epoch: number, batch: number) => boolean } = {},
+): BatchSource {
+  const n = data.length / dim;
+  if (!Number.isInteger(n)) throw new Error(`arrayBatchSource: data length ${data.length} is not a multiple of dim ${dim}`);
+  return {
+    size: n,
+    batchSize,
+    *batches(epoch: number) {
+      const order = options.shuffle === false ? Int32Array.from({ length: n }, (_, i) => i) : new Rng((options.seed ?? 0) + epoch).permutation(n);
+      for (let b = 0, start = 0; start < n; b++, start += batchSize) {
+        const rows = order.subarray(start, Math.min(n, start + batchSize));
+        const out = new Float32Array(rows.length * dim);
+        rows.forEach((r, i) => out.set(data.subarray(r * dim, (r + 1) * dim), i * dim));
+        if (options.corrupt?.(epoch, b)) out.fill(Number.NaN);
+        yield { x: tf.tensor2d(out, [rows.length, dim]) };
+      }
+    },
+  };
+}
+
+/** n points near a random 2-D subspace of R^dim (something a VAE can learn), seeded. */
+export function syntheticData(n: number, dim: number, seed = 0): Float32Array {
+  const rng = new Rng(seed);
+  const basis = Array.from({ length: 2 * dim }, () => rng.normal());
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const a = rng.normal();
+    const b = rng.normal();
+    for (let j = 0; j < dim; j++) out[i * dim + j] = Math.tanh(a * basis[j] + b * basis[dim + j]) + 0.05 * rng.normal();
+  }
+  return out;
+}

@@ -1,0 +1,186 @@
+/** Hooks the trainer calls; every method may be async. */
+export interface Callback {
+  onTrainBegin?(info: TrainBeginInfo): void | Promise<void>;
+  onEpochBegin?(epoch: number, control: TrainerControl): void | Promise<void>;
+  onStepEnd?(info: StepInfo, control: TrainerControl): void | Promise<void>;
+  onEpochEnd?(log: EpochLog, control: TrainerControl): void | Promise<void>;
+  /** A step whose loss or gradient was not finite (the NaN guard skipped it). */
+  onNonFinite?(event: NonFiniteEvent): void | Promise<void>;
+  onTrainEnd?(result: FitResult): void | Promise<void>;
+}
+
+/** Lets a callback end training after the current step. */
+export interface TrainerControl {
+  stop(reason: string): void;
+}
+
+export interface TrainBeginInfo {
+  epochs: number;
+  /** Epoch and global step training starts from (non-zero after resume). */
+  startEpoch: number;
+  startStep: number;
+  /** Batches per epoch (from the source's size and batch size). */
+  stepsPerEpoch: number;
+  maxSteps?: number;
+}
+
+export interface StepInfo {
+  /** Global step just completed (1-based count of updates). */
+  step: number;
+  epoch: number;
+  /** Index of the batch within the epoch (0-based). */
+  batch: number;
+  loss: number;
+  terms: Record<string, number>;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  lr: number;
+  beta?: number;
+  /** Whether the update was applied (false when the NaN guard skipped it). */
+  applied: boolean;
+}
+
+export interface EpochLog {
+  epoch: number;
+  /** Global step at the end of the epoch. */
+  step: number;
+  /** Per-example averages of the loss and each named term over the epoch. */
+  train: Record<string, number>;
+  /** Same on the validation source, when one is given. */
+  validation?: Record<string, number>;
+  /** Learning rate at the end of the epoch. */
+  lr: number;
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+export interface NonFiniteEvent {
+  step: number;
+  epoch: number;
+  /** Names of the loss terms (and 'loss') that were NaN or infinite. */
+  terms: string[];
+  /** Dotted names of parameters whose gradient was not finite. */
+  gradients: string[];
+  /** Whether the weights had become non-finite and were restored from the last good step. */
+  restored: boolean;
+  message: string;
+}
+
+export interface FitResult {
+  history: EpochLog[];
+  /** Global step count at the end. */
+  steps: number;
+  /** Completed epochs. */
+  epochs: number;
+  stoppedEarly: boolean;
+  /** Why training ended before `epochs` (early stopping, maxSteps, aborted, non-finite, a callback's reason). */
+  reason?: string;
+  nonFinite: NonFiniteEvent[];
+}
+
+function formatTerms(terms: Record<string, number>): string {
+  return Object.entries(terms)
+    .map(([k, v]) => `${k} ${Number.isFinite(v) ? v.toPrecision(4) : String(v)}`)
+    .join('  ');
+}
+
+interface Stream {
+  isTTY?: boolean;
+  columns?: number;
+  write(s: string): unknown;
+}
+
+/**
+ * Progress report: a redrawn bar (epoch, step, loss, rate, ETA) when the
+ * stream is a terminal, plain lines at each epoch end otherwise (CI logs, files).
+ * Outside Node it logs epoch lines to the console.
+ */
+export function progressCallback(options: { stream?: Stream; everySteps?: number } = {}): Callback {
+  const proc = (globalThis as { process?: { stderr?: Stream } }).process;
+  const stream: Stream = options.stream ?? proc?.stderr ?? { write: (s: string) => console.log(s.trimEnd()) };
+  const tty = stream.isTTY === true;
+  let total = 0;
+  let epochs = 0;
+  let epochStart = 0;
+  let stepInEpoch = 0;
+  let lastDraw = 0;
+  return {
+    onTrainBegin(info) {
+      total = info.stepsPerEpoch;
+      epochs = info.epochs;
+    },
+    onEpochBegin() {
+      epochStart = Date.now();
+      stepInEpoch = 0;
+    },
+    onStepEnd(info) {
+      stepInEpoch = info.batch + 1;
+      if (!tty) {
+        if (options.everySteps && info.step % options.everySteps === 0) {
+          stream.write(`epoch ${info.epoch + 1}/${epochs} step ${info.step}  loss ${info.loss.toPrecision(4)}  ${formatTerms(info.terms)}\n`);
+        }
+        return;
+      }
+      const now = Date.now();
+      if (now - lastDraw < 100 && stepInEpoch < total) return;
+      lastDraw = now;
+      const frac = total > 0 ? Math.min(1, stepInEpoch / total) : 0;
+      const width = Math.max(10, Math.min(30, (stream.columns ?? 80) - 70));
+      const filled = Math.round(frac * width);
+      const secs = (now - epochStart) / 1000;
+      const eta = frac > 0 ? secs * (1 / frac - 1) : 0;
+      const bar = `${'='.repeat(filled)}${filled < width ? '>' : ''}${' '.repeat(Math.max(0, width - filled - 1))}`;
+      stream.write(`\r\x1b[2Kepoch ${info.epoch + 1}/${epochs} [${bar}] ${stepInEpoch}/${total}  loss ${info.loss.toPrecision(4)}  eta ${eta.toFixed(0)}s`);
+    },
+    onEpochEnd(log) {
+      const val = log.validation ? `  | val ${formatTerms(log.validation)}` : '';
+      const line = `epoch ${log.epoch + 1}/${epochs}  step ${log.step}  ${formatTerms(log.train)}${val}  lr ${log.lr.toPrecision(3)}  ${log.seconds.toFixed(1)}s  ${log.samplesPerSecond.toFixed(0)} samples/s`;
+      stream.write(tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
+    },
+    onNonFinite(event) {
+      stream.write(`${tty ? '\r\x1b[2K' : ''}${event.message}\n`);
+    },
+    onTrainEnd(result) {
+      if (result.reason) stream.write(`training stopped: ${result.reason}\n`);
+    },
+  };
+}
+
+/**
+ * Append one JSON object per line to `path` (Node): `{"type":"step",...}`
+ * every `everySteps` steps (default 1; 0 = none) and `{"type":"epoch",...}`
+ * at each epoch end. Lines are buffered and flushed at epoch end and train end.
+ */
+export function metricsLogCallback(path: string, options: { everySteps?: number } = {}): Callback {
+  if (typeof path !== 'string' || path.length === 0) throw new Error(`metricsLog: path must be a non-empty string, got ${JSON.stringify(path)}`);
+  const every = options.everySteps ?? 1;
+  let lines: string[] = [];
+  const flush = async () => {
+    if (lines.length === 0) return;
+    const fs = await import('node:fs/promises');
+    const { dirname } = await import('node:path');
+    await fs.mkdir(dirname(path), { recursive: true });
+    const text = lines.join('');
+    lines = [];
+    await fs.appendFile(path, text);
+  };
+  const time = () => new Date().toISOString();
+  return {
+    onStepEnd(info) {
+      if (every > 0 && info.step % every === 0) {
+        lines.push(`${JSON.stringify({ type: 'step', time: time(), step: info.step, epoch: info.epoch, loss: info.loss, terms: info.terms, gradNorm: info.gradNorm, lr: info.lr, beta: info.beta, applied: info.applied })}\n`);
+      }
+    },
+    async onEpochEnd(log) {
+      lines.push(`${JSON.stringify({ type: 'epoch', time: time(), ...log })}\n`);
+      await flush();
+    },
+    onNonFinite(event) {
+      lines.push(`${JSON.stringify({ type: 'non-finite', time: time(), ...event })}\n`);
+    },
+    async onTrainEnd(result) {
+      lines.push(`${JSON.stringify({ type: 'end', time: time(), steps: result.steps, epochs: result.epochs, stoppedEarly: result.stoppedEarly, reason: result.reason })}\n`);
+      await flush();
+    },
+  };
+}

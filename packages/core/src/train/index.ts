@@ -1,0 +1,3 @@
+export * from './optimizers';
+export * from './callbacks';
+export * from './fit';

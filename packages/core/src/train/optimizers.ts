@@ -1,0 +1,181 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Adam and SGD for the trainer. tf.train's optimizers do the same maths, but
+ * key their state by engine-global variable names (which differ between
+ * processes), keep Adam's bias-correction accumulators private and rebuild
+ * them with pow() on restore (not bit-identical to the running product), and
+ * leak the tensors passed to setWeights. Checkpoints that resume to identical
+ * weights need state keyed by the model's dotted names and restored exactly,
+ * so the trainer owns these two small optimizers. Adam follows tfjs's update
+ * (tested against tf.train.adam), with the bias correction computed in double
+ * precision from the step count.
+ */
+export interface OptimizerConfig {
+  kind: 'adam' | 'sgd';
+  /** Adam: beta1, beta2, epsilon. SGD: momentum. */
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  momentum?: number;
+}
+
+export interface Optimizer {
+  readonly config: Required<Pick<OptimizerConfig, 'kind'>> & OptimizerConfig;
+  /** Learning rate used by the next `apply` (the trainer sets it every step). */
+  learningRate: number;
+  /** Updates applied so far. */
+  iterations: number;
+  /**
+   * One update. `grads[i]` is the gradient of `params[i]`; the order of
+   * `params` must be the same at every call (state is kept per position).
+   */
+  apply(params: tf.Variable[], grads: tf.Tensor[]): void;
+  /** Create zero state for `params` if there is none (done by the first `apply` otherwise). */
+  init(params: tf.Variable[]): void;
+  /** The state tensors in a stable order (for zero-copy snapshots in the NaN guard). */
+  stateVariables(): tf.Variable[];
+  /** State tensors keyed `${paramName}/${slot}`. */
+  namedState(paramNames: string[]): Map<string, tf.Variable>;
+  /**
+   * Replace the state; `values` maps `${paramName}/${slot}` to tensors the
+   * optimizer copies (the caller keeps ownership). Every slot of every param must be present.
+   */
+  setState(params: tf.Variable[], paramNames: string[], iterations: number, values: Map<string, tf.Tensor>): void;
+  /** Names of the per-parameter state slots ('m', 'v' for Adam; 'momentum' for SGD with momentum). */
+  readonly slots: string[];
+  dispose(): void;
+}
+
+/** A non-trainable variable that takes over `t` (tf.variable(t) shares t's buffer and leaves t allocated). */
+function ownedVariable(t: tf.Tensor): tf.Variable {
+  const v = tf.variable(t, false);
+  t.dispose();
+  return v;
+}
+
+abstract class SlotOptimizer implements Optimizer {
+  abstract readonly config: Optimizer['config'];
+  abstract readonly slots: string[];
+  iterations = 0;
+  protected state: tf.Variable[][] = [];
+
+  constructor(public learningRate: number) {}
+
+  abstract apply(params: tf.Variable[], grads: tf.Tensor[]): void;
+
+  /** Create zero state for `params` (done by the first `apply` otherwise). */
+  init(params: tf.Variable[]): void {
+    if (this.state.length === params.length) return;
+    if (this.state.length !== 0) throw new Error(`optimizer: got ${params.length} parameters, but its state holds ${this.state.length}`);
+    this.state = params.map((p) => this.slots.map(() => ownedVariable(tf.zerosLike(p))));
+  }
+
+  stateVariables(): tf.Variable[] {
+    return this.state.flat();
+  }
+
+  namedState(paramNames: string[]): Map<string, tf.Variable> {
+    const out = new Map<string, tf.Variable>();
+    this.state.forEach((slots, i) => slots.forEach((v, j) => out.set(`${paramNames[i]}/${this.slots[j]}`, v)));
+    return out;
+  }
+
+  setState(params: tf.Variable[], paramNames: string[], iterations: number, values: Map<string, tf.Tensor>): void {
+    if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`optimizer: iterations must be a non-negative integer, got ${iterations}`);
+    for (let i = 0; i < params.length; i++) {
+      for (const slot of this.slots) {
+        const t = values.get(`${paramNames[i]}/${slot}`);
+        if (!t) throw new Error(`optimizer state: missing "${paramNames[i]}/${slot}"`);
+        if (!tf.util.arraysEqual(t.shape, params[i].shape)) {
+          throw new Error(`optimizer state: "${paramNames[i]}/${slot}" has shape [${t.shape}], the parameter has [${params[i].shape}]`);
+        }
+      }
+    }
+    this.disposeState();
+    this.state = params.map((_, i) => this.slots.map((slot) => ownedVariable(tf.clone(values.get(`${paramNames[i]}/${slot}`)!))));
+    this.iterations = iterations;
+  }
+
+  protected disposeState(): void {
+    for (const v of this.state.flat()) v.dispose();
+    this.state = [];
+  }
+
+  dispose(): void {
+    this.disposeState();
+  }
+}
+
+/** Adam (Kingma & Ba 2015) in tfjs's formulation: eps added to sqrt of the bias-corrected second moment. */
+export class Adam extends SlotOptimizer {
+  readonly config: Optimizer['config'];
+  readonly slots = ['m', 'v'];
+
+  constructor(learningRate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7) {
+    super(learningRate);
+    for (const [k, v] of [['beta1', beta1], ['beta2', beta2]] as const) {
+      if (!(v >= 0 && v < 1)) throw new Error(`adam: ${k} must be in [0, 1), got ${v}`);
+    }
+    if (!(epsilon > 0)) throw new Error(`adam: epsilon must be > 0, got ${epsilon}`);
+    this.config = { kind: 'adam', beta1, beta2, epsilon };
+  }
+
+  apply(params: tf.Variable[], grads: tf.Tensor[]): void {
+    this.init(params);
+    const { beta1, beta2, epsilon } = this.config as Required<OptimizerConfig>;
+    const t = this.iterations + 1;
+    const c1 = 1 - beta1 ** t;
+    const c2 = 1 - beta2 ** t;
+    tf.tidy(() => {
+      params.forEach((p, i) => {
+        const [m, v] = this.state[i];
+        const g = grads[i];
+        const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
+        const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
+        m.assign(m1);
+        v.assign(v1);
+        const step = tf.div(tf.div(m1, c1), tf.add(tf.sqrt(tf.div(v1, c2)), epsilon));
+        p.assign(tf.sub(p, tf.mul(step, this.learningRate)));
+      });
+    });
+    this.iterations = t;
+  }
+}
+
+/** Stochastic gradient descent, optionally with (PyTorch-style) momentum: b = mu b + g; p -= lr b. */
+export class Sgd extends SlotOptimizer {
+  readonly config: Optimizer['config'];
+  readonly slots: string[];
+
+  constructor(learningRate = 1e-3, momentum = 0) {
+    super(learningRate);
+    if (!(momentum >= 0 && momentum < 1)) throw new Error(`sgd: momentum must be in [0, 1), got ${momentum}`);
+    this.config = { kind: 'sgd', momentum };
+    this.slots = momentum > 0 ? ['momentum'] : [];
+  }
+
+  apply(params: tf.Variable[], grads: tf.Tensor[]): void {
+    this.init(params);
+    const mu = this.config.momentum ?? 0;
+    tf.tidy(() => {
+      params.forEach((p, i) => {
+        let d = grads[i];
+        if (mu > 0) {
+          const [b] = this.state[i];
+          d = tf.add(tf.mul(b, mu), d);
+          b.assign(d);
+        }
+        p.assign(tf.sub(p, tf.mul(d, this.learningRate)));
+      });
+    });
+    this.iterations += 1;
+  }
+}
+
+/** Build an optimizer from its config. */
+export function createOptimizer(config: OptimizerConfig, learningRate: number): Optimizer {
+  if (config.kind === 'adam') return new Adam(learningRate, config.beta1, config.beta2, config.epsilon);
+  if (config.kind === 'sgd') return new Sgd(learningRate, config.momentum);
+  throw new Error(`optimizer must be 'adam' or 'sgd', got ${JSON.stringify((config as { kind: unknown }).kind)}`);
+}
