@@ -2,7 +2,7 @@ import { DiagonalGaussian, Rng } from '@elbo/core';
 import { checkGradient } from '@elbo/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { logAddExp, precisionWeightedMerge } from './merge';
+import { precisionWeightedMerge } from './merge';
 
 describe('precisionWeightedMerge', () => {
   it('merges N(1, 1) and N(3, 1) into N(2, 1/2) (hand-computed)', () => {
@@ -47,12 +47,20 @@ describe('precisionWeightedMerge', () => {
     }
   });
 
-  it('logAddExp is exact and stays finite for large differences', () => {
-    const out = tf.tidy(() => logAddExp(tf.tensor1d([0, 1000, -1000, 2]), tf.tensor1d([0, 0, 0, 3])).dataSync().slice());
-    expect(out[0]).toBeCloseTo(Math.log(2), 6);
-    expect(out[1]).toBeCloseTo(1000, 3);
-    expect(out[2]).toBeCloseTo(0, 6);
-    expect(out[3]).toBeCloseTo(Math.log(Math.exp(2) + Math.exp(3)), 5);
+  it('stays finite where precisions would overflow float32 (logVar -100 and +60)', () => {
+    const out = tf.tidy(() => {
+      const m = precisionWeightedMerge(
+        new DiagonalGaussian(tf.tensor2d([[1, 1]]), tf.tensor2d([[-100, 60]])),
+        new DiagonalGaussian(tf.tensor2d([[5, 5]]), tf.tensor2d([[0, 60]])),
+      );
+      return [...m.loc.dataSync(), ...m.logVar.dataSync()];
+    });
+    expect(out.every(Number.isFinite)).toBe(true);
+    // The sharp bottom-up estimate wins; two equal broad ones average.
+    expect(out[0]).toBeCloseTo(1, 6);
+    expect(out[2]).toBeCloseTo(-100, 4);
+    expect(out[1]).toBeCloseTo(3, 5);
+    expect(out[3]).toBeCloseTo(60 - Math.log(2), 4);
   });
 
   it('has gradients that match finite differences', () => {

@@ -2,24 +2,16 @@ import { DiagonalGaussian } from '@elbo/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * log(exp(a) + exp(b)) elementwise, stable for large |a - b|.
- * @param a any shape
- * @param b broadcastable to a
- */
-export function logAddExp(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.add(tf.maximum(a, b), tf.log1p(tf.exp(tf.neg(tf.abs(tf.sub(a, b)))))));
-}
-
-/**
  * The Ladder VAE's precision-weighted merge (Sønderby et al. 2016, eq. 18-19)
  * of the bottom-up estimate N(mu_a, var_a) and the top-down prior
  * N(mu_b, var_b) into the posterior of one level:
  *
  *   var = 1 / (1/var_a + 1/var_b),   mu = (mu_a/var_a + mu_b/var_b) * var.
  *
- * Computed in log-variance so neither precision is formed explicitly:
- * logVar = -logAddExp(-logVar_a, -logVar_b), and the weights
- * var/var_a = exp(logVar - logVar_a) lie in (0, 1) and sum to 1.
+ * Computed in log-variance so no precision is formed explicitly (it would
+ * overflow for logVar < -88): logVar = logVar_a - softplus(logVar_a - logVar_b),
+ * and the weights var/var_a = sigmoid(logVar_b - logVar_a) and
+ * var/var_b = sigmoid(logVar_a - logVar_b) lie in (0, 1) and sum to 1.
  *
  * @param a [batch, d] bottom-up Gaussian
  * @param b [batch, d] top-down Gaussian
@@ -30,12 +22,11 @@ export function precisionWeightedMerge(a: DiagonalGaussian, b: DiagonalGaussian)
     throw new Error(`precisionWeightedMerge: shapes differ ([${a.shape.join(', ')}] vs [${b.shape.join(', ')}])`);
   }
   const [loc, logVar] = tf.tidy(() => {
-    const la = tf.broadcastTo(a.logVar, a.shape);
-    const lb = tf.broadcastTo(b.logVar, b.shape);
-    const lv = tf.neg(logAddExp(tf.neg(la), tf.neg(lb)));
-    const wa = tf.exp(tf.sub(lv, la));
-    const wb = tf.exp(tf.sub(lv, lb));
-    return [tf.add(tf.mul(a.loc, wa), tf.mul(b.loc, wb)), lv];
+    const d = tf.sub(a.logVar, b.logVar);
+    const lv = tf.broadcastTo(tf.sub(a.logVar, tf.softplus(d)), a.shape);
+    // sigmoid(-d) + sigmoid(d) = 1: a convex combination of the two means.
+    const loc = tf.add(tf.mul(a.loc, tf.sigmoid(tf.neg(d))), tf.mul(b.loc, tf.sigmoid(d)));
+    return [loc, lv];
   });
   return new DiagonalGaussian(loc, logVar);
 }
