@@ -73,7 +73,9 @@ export class Discriminator extends Layer {
       features = d;
     }
     this.body = this.addModule('body', new Sequential(layers));
-    this.head = this.addModule('head', sn(new Dense(features, 1, rng)));
+    // A one-output linear layer's largest singular value is the norm of its weight vector, so the
+    // head is normalised exactly (core's power iteration assumes more than one output row).
+    this.head = this.addModule('head', options.spectralNorm ? new UnitNormLinear(features, rng) : new Dense(features, 1, rng));
   }
 
   /**
@@ -98,6 +100,24 @@ export class Discriminator extends Layer {
   /** @param x [batch, ...inputShape] -> logits [batch] */
   apply(x: tf.Tensor): tf.Tensor1D {
     return tf.tidy(() => this.forward(x).logits);
+  }
+}
+
+/**
+ * Spectral normalisation of a single-output linear layer, exactly: y = x w / ||w||_2 + b
+ * (for a [in, 1] matrix sigma = ||w||_2, so no power iteration is needed).
+ */
+class UnitNormLinear extends Layer {
+  readonly linear: Dense;
+
+  constructor(inFeatures: number, rng: Rng) {
+    super();
+    this.linear = this.addModule('layer', new Dense(inFeatures, 1, rng));
+  }
+
+  /** @param x [batch, inFeatures] -> [batch, 1] */
+  apply(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => this.linear.applyWithKernel(x, tf.div(this.linear.kernel, tf.add(tf.norm(this.linear.kernel), 1e-12))));
   }
 }
 
