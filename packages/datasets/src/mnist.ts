@@ -115,6 +115,10 @@ function loadStandardFolder(options: MnistOptions, dir: string, who: string): Mn
   if (split !== 'train' && split !== 'validation' && split !== 'test') {
     throw new Error(`${who}: split must be 'train', 'validation' or 'test', got ${JSON.stringify(split)}`);
   }
+  const v = options.validation;
+  if (v !== undefined && (v === null || typeof v !== 'object' || !Number.isInteger(v.size) || v.size < 0 || !Number.isFinite(v.seed))) {
+    throw new Error(`${who}: validation must be { size: a non-negative integer, seed: a finite number }, got ${JSON.stringify(v)}`);
+  }
   const files = FILES[split === 'test' ? 'test' : 'train'];
   const imagesPath = findFile(dir, files.images, who);
   const labelsPath = findFile(dir, files.labels, who);
