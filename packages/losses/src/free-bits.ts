@@ -12,10 +12,12 @@ import * as tf from '@tensorflow/tfjs-core';
  * gradient: the encoder is free to use those nats); a dimension above lambda
  * contributes its KL unchanged, with its full gradient.
  *
- * The seed's snippet instead clamps after dividing the total KL by the
- * number of dimensions, i.e. max(lambda, sum_j KL_j / d): one clamp on the
- * average, which frees every dimension or none. That is not what the paper
- * does and is not implemented here.
+ * The seed's snippet is different: per example it computes
+ * d * max(sum_j KL_j / d - lambda, 0), i.e. it divides the summed KL by the
+ * number of dimensions and clamps that average (after subtracting lambda),
+ * so one clamp frees every dimension of an example or none, and nothing is
+ * averaged over the batch before clamping. That is not the paper's objective
+ * and is not implemented here.
  *
  * @param klPerDim [batch, d] elementwise KL (e.g. `klPerDimension(q, p)`)
  * @param lambda nats per dimension, >= 0

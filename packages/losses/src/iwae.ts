@@ -46,7 +46,9 @@ export function importanceLogWeights(x: tf.Tensor, encode: EncodeFn, decode: Dec
  * The IWAE bound per example (Burda et al. 2016):
  * L_k = log (1/k) sum_i w_i, computed as logSumExp(log w) - log k so large
  * log-weights never overflow. L_1 is the one-sample ELBO; L_k <= L_{k+1} <= log p(x)
- * in expectation.
+ * in expectation. (The seed's snippet, -logsumexp(log w).mean(), omits the
+ * - log k: a constant shift, but then k = 1 is not the ELBO and the values of
+ * different k are not comparable.)
  *
  * @param logWeights [k, batch] (e.g. from `importanceLogWeights`)
  * @returns [batch]

@@ -10,7 +10,14 @@ import * as tf from '@tensorflow/tfjs-core';
  * - `'mean'`: mean over every element, the convention of the seed code
  *   (PyTorch's default `reduction='mean'` in `F.binary_cross_entropy` /
  *   `F.mse_loss`). It divides the reconstruction by the number of pixels, which
- *   silently turns beta = 1 into beta = pixels relative to the ELBO.
+ *   silently turns beta = 1 into beta = pixels relative to the ELBO. With
+ *   'mean' the KL term is likewise the mean over batch and latent dimensions,
+ *   as the seed's `-0.5 * torch.mean(1 + log_var - mu^2 - exp(log_var))`.
+ *
+ * 'mean' of a log-likelihood is a mean NLL, so for a Bernoulli it is exactly
+ * PyTorch's BCE; for a Gaussian with logVar 0 it is MSE / 2 + log(2 pi) / 2,
+ * and with logVar = log(1/2) it is MSE + a constant (the seed's `F.mse_loss`,
+ * same gradient).
  */
 export type Reduction = 'sum-mean' | 'mean';
 
