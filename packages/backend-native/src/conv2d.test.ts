@@ -48,7 +48,7 @@ describe('Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter match the cpu bac
         // tfjs-core has no conv2d gradient for dilation > 1: forward only there.
         if ((c.dilation ?? 1) > 1) return [y];
         // A non-uniform upstream gradient so every dy element matters.
-        const weight = tf.linspace(-1, 2, y.size).reshape(y.shape);
+        const weight = tf.reshape(tf.linspace(-1, 2, y.size), y.shape);
         const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, b), weight)))([xt, wt]);
         return [y, gx, gw];
       });
@@ -66,7 +66,7 @@ describe('Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter match the cpu bac
       const r = onBoth([x, w], (xt, wt) => {
         const f = (a: tf.Tensor, b: tf.Tensor) => tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, outShape, 2, pad);
         const y = f(xt, wt);
-        const weight = tf.linspace(-1, 2, y.size).reshape(y.shape);
+        const weight = tf.reshape(tf.linspace(-1, 2, y.size), y.shape);
         return [y, ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, b), weight)))([xt, wt])];
       });
       expect(worstError(r), pad).toBeLessThan(TOL);

@@ -17,7 +17,7 @@ describe('registration', () => {
     expect(tf.findBackendFactory(NATIVE_BACKEND_NAME)).toBeTruthy();
     // Names checked against tfjs-core's own kernel-name constants: a misspelt override silently does nothing.
     for (const name of NATIVE_KERNEL_NAMES) {
-      expect(Object.values(tf).includes(name), `${name} is a tfjs kernel name`).toBe(true);
+      expect((Object.values(tf) as unknown[]).includes(name), `${name} is a tfjs kernel name`).toBe(true);
       const native = tf.getKernel(name, NATIVE_BACKEND_NAME);
       const cpu = tf.getKernel(name, 'cpu');
       expect(native, name).toBeTruthy();
