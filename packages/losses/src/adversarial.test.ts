@@ -55,6 +55,19 @@ describe('Discriminator', () => {
       return [out.logits.shape, ...out.features.map((f) => f.shape)];
     });
     expect(shapes).toEqual([[2], [2, 4, 4, 4], [2, 2, 2, 8]]);
+    // Training mode: one power-iteration step moves u, and every parameter gets a non-zero gradient.
+    const real = tf.randomUniform([2, 8, 8, 1], 0, 1, 'float32', 11);
+    const fake = tf.randomUniform([2, 8, 8, 1], 0, 1, 'float32', 12);
+    const u0 = Array.from(d.namedBuffers().get('body.0.u')!.dataSync());
+    const r = tf.variableGrads(() => discriminatorLoss(d.apply(real), d.apply(fake)), d.parameters());
+    expect(Array.from(d.namedBuffers().get('body.0.u')!.dataSync())).not.toEqual(u0);
+    for (const g of Object.values(r.grads)) expect(value(() => tf.sum(tf.abs(g)))).toBeGreaterThan(0);
+    tf.dispose([r.value, ...Object.values(r.grads)]);
+    // Eval mode (u fixed): the conv kernel's gradient matches finite differences.
+    d.eval();
+    const kernel = d.namedParameters().get('body.0.layer.kernel')!;
+    expect(checkGradient(() => discriminatorLoss(d.apply(real), d.apply(fake)), kernel, { maxEntries: 12 }).maxRelativeError).toBeLessThan(1e-2);
+    tf.dispose([real, fake]);
     d.dispose();
   });
 
