@@ -38,7 +38,7 @@ export function describeBackendConformance(backendName: string, options: { toler
   }
 
   const input = () => tf.randomNormal([3, 10, 10, 2], 0, 1, 'float32', 7);
-  const lossOf = (y: tf.Tensor) => tf.sum(tf.mul(y, tf.linspace(0.5, 1.5, y.size).reshape(y.shape))) as tf.Scalar;
+  const lossOf = (y: tf.Tensor) => tf.sum(tf.mul(y, tf.reshape(tf.linspace(0.5, 1.5, y.size), y.shape))) as tf.Scalar;
 
   /** Forward output, loss gradients and the params after one Adam step, as plain arrays. */
   function run(): { y: Float32Array; grads: Float32Array[]; stepped: Float32Array[] } {

@@ -54,8 +54,9 @@ export type { Callback, EpochLog, FitResult, NonFiniteEvent, StepInfo, TrainerCo
 /** Trainer bookkeeping stored in checkpoints so a resumed run continues exactly. */
 interface TrainerState {
   lrScale: number;
-  plateau: { best: number; wait: number };
-  early: { best: number; wait: number };
+  /** best is null until the first epoch (JSON has no Infinity, and this state is saved in checkpoints). */
+  plateau: { best: number | null; wait: number };
+  early: { best: number | null; wait: number };
   history: EpochLog[];
   /** Batches of the current epoch already done (mid-epoch checkpoints). */
   batchInEpoch: number;
@@ -196,8 +197,8 @@ export async function fit(model: GenerativeModel, train: BatchSource, options: F
   let startEpoch = 0;
   const state: TrainerState = {
     lrScale: 1,
-    plateau: { best: Infinity, wait: 0 },
-    early: { best: Infinity, wait: 0 },
+    plateau: { best: null, wait: 0 },
+    early: { best: null, wait: 0 },
     history: [],
     batchInEpoch: 0,
     acc: { sums: {}, count: 0, seconds: 0 },
@@ -303,12 +304,38 @@ export async function fit(model: GenerativeModel, train: BatchSource, options: F
         validation = await evaluate(model, options.validation, { step, beta: betaAt(step) });
         model.train(true);
       }
+      const monitored = (monitor = 'loss'): number => {
+        const src = validation ?? trainAvg;
+        const v = src[monitor];
+        if (v === undefined) throw new Error(`fit: monitored value "${monitor}" is not a loss term (have: ${Object.keys(src).join(', ')})`);
+        return v;
+      };
+      const plateau = options.reduceLrOnPlateau;
+      if (plateau) {
+        const v = monitored(plateau.monitor);
+        if (state.plateau.best === null || v < state.plateau.best - (plateau.minDelta ?? 0)) {
+          state.plateau = { best: v, wait: 0 };
+        } else if (++state.plateau.wait >= plateau.patience) {
+          state.lrScale *= plateau.factor;
+          state.plateau.wait = 0;
+        }
+      }
+      const es = options.earlyStopping;
+      if (es) {
+        const v = monitored(es.monitor);
+        if (state.early.best === null || v < state.early.best - (es.minDelta ?? 0)) {
+          state.early = { best: v, wait: 0 };
+        } else if (++state.early.wait >= es.patience) {
+          control.stop(`early stopping: ${es.monitor ?? 'loss'} did not improve by more than ${es.minDelta ?? 0} for ${es.patience} epochs`);
+        }
+      }
       const seconds = acc.seconds + (Date.now() - t0) / 1000;
       const log: EpochLog = {
         epoch,
         step,
         train: trainAvg,
         ...(validation ? { validation } : {}),
+        // The rate the next epoch starts with (after any plateau reduction).
         lr: lrAt(step),
         seconds,
         samplesPerSecond: acc.count / Math.max(1e-9, acc.seconds),
@@ -319,31 +346,6 @@ export async function fit(model: GenerativeModel, train: BatchSource, options: F
       completedEpochs = epoch + 1;
       currentEpoch = epoch + 1;
 
-      const monitored = (monitor = 'loss'): number => {
-        const src = validation ?? trainAvg;
-        const v = src[monitor];
-        if (v === undefined) throw new Error(`fit: monitored value "${monitor}" is not a loss term (have: ${Object.keys(src).join(', ')})`);
-        return v;
-      };
-      const plateau = options.reduceLrOnPlateau;
-      if (plateau) {
-        const v = monitored(plateau.monitor);
-        if (v < state.plateau.best - (plateau.minDelta ?? 0)) {
-          state.plateau = { best: v, wait: 0 };
-        } else if (++state.plateau.wait >= plateau.patience) {
-          state.lrScale *= plateau.factor;
-          state.plateau.wait = 0;
-        }
-      }
-      const es = options.earlyStopping;
-      if (es) {
-        const v = monitored(es.monitor);
-        if (v < state.early.best - (es.minDelta ?? 0)) {
-          state.early = { best: v, wait: 0 };
-        } else if (++state.early.wait >= es.patience) {
-          control.stop(`early stopping: ${es.monitor ?? 'loss'} did not improve by more than ${es.minDelta ?? 0} for ${es.patience} epochs`);
-        }
-      }
       for (const cb of callbacks) await cb.onEpochEnd?.(log, control);
       if (options.checkpoint?.everyEpochs && completedEpochs % options.checkpoint.everyEpochs === 0) await save();
     }
@@ -468,9 +470,11 @@ export async function fit(model: GenerativeModel, train: BatchSource, options: F
 
   function lrAt(s: number): number {
     let lr = valueAt(baseLr, s, 'learningRate');
-    if (warmup > 0) lr *= Math.min(1, (s + 1) / warmup);
-    lr *= state.lrScale;
+    // minLr bounds the plateau reductions only (as Keras's min_lr), not the warm-up.
     const minLr = options.reduceLrOnPlateau?.minLr;
-    return minLr !== undefined ? Math.max(minLr, lr) : lr;
+    if (state.lrScale !== 1) lr = minLr !== undefined ? Math.max(minLr, lr * state.lrScale) : lr * state.lrScale;
+    if (warmup > 0) lr *= Math.min(1, (s + 1) / warmup);
+    return lr;
   }
+
 }

@@ -1,0 +1,238 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import '../tfjs-setup';
+import type { GenerativeModel } from '../model';
+import { createModel } from '../registry';
+import { arrayBatchSource, registerTinyVae, syntheticData } from '../testing/tiny-model';
+import { progressCallback } from './callbacks';
+import { fit } from './fit';
+
+const variant = registerTinyVae('tiny-fit');
+const config = { variant, inputDim: 6, hiddenDim: 8, latentDim: 2, seed: 3 };
+// Scaled so that the reconstruction term (unit-variance Gaussian likelihood) has room to fall.
+const all = syntheticData(64, 6, 1).map((v) => 4 * v);
+const data = all.subarray(0, 48 * 6);
+const valData = all.subarray(48 * 6);
+const source = (batchSize = 8, extra: Parameters<typeof arrayBatchSource>[3] = {}) => arrayBatchSource(data, 6, batchSize, { seed: 5, ...extra });
+const validation = arrayBatchSource(valData, 6, 8, { shuffle: false });
+
+let before = 0;
+let model: GenerativeModel;
+beforeEach(() => {
+  before = tf.memory().numTensors;
+  model = createModel(config);
+});
+afterEach(() => {
+  model.dispose();
+  expect(tf.memory().numTensors).toBe(before);
+});
+
+const weights = (m: GenerativeModel) => [...m.namedVariables()].map(([k, v]) => [k, Array.from(v.dataSync())] as const);
+const tmp = () => mkdtempSync(join(tmpdir(), 'elbo-fit-'));
+
+describe('fit', () => {
+  it('lowers the loss, averages named terms per epoch and validates every epoch', async () => {
+    const r = await fit(model, source(), { epochs: 10, learningRate: 3e-2, validation, progress: false });
+    expect(r.epochs).toBe(10);
+    expect(r.steps).toBe(60);
+    expect(r.stoppedEarly).toBe(false);
+    expect(r.history).toHaveLength(10);
+    const first = r.history[0];
+    const last = r.history[9];
+    expect(Object.keys(first.train).sort()).toEqual(['kl', 'loss', 'reconstruction']);
+    expect(Object.keys(first.validation!).sort()).toEqual(['kl', 'loss', 'reconstruction']);
+    // loss = reconstruction + 1 * kl per example, so the averages add up too.
+    expect(Math.abs(last.train.loss - last.train.reconstruction - last.train.kl)).toBeLessThan(1e-4);
+    expect(last.train.loss).toBeLessThan(first.train.loss - 0.5);
+    expect(last.validation!.loss).toBeLessThan(first.validation!.loss);
+    expect(last.samplesPerSecond).toBeGreaterThan(0);
+    expect(last.step).toBe(60);
+  });
+
+  it('a 1,000-step run leaves numTensors and numBytes flat', async () => {
+    const small = createModel({ variant, inputDim: 4, hiddenDim: 4, latentDim: 2, seed: 1 });
+    const src = arrayBatchSource(syntheticData(16, 4, 3), 4, 4, { seed: 1 });
+    const seen: { step: number; numTensors: number; numBytes: number }[] = [];
+    const r = await fit(small, src, {
+      epochs: 1000,
+      maxSteps: 1000,
+      clipNorm: 5,
+      progress: false,
+      callbacks: [{ onStepEnd: (s) => void ((s.step === 10 || s.step === 500 || s.step === 1000) && seen.push({ step: s.step, ...tf.memory() })) }],
+    });
+    expect(r.steps).toBe(1000);
+    expect(r.reason).toMatch(/maxSteps/);
+    expect(seen.map((s) => s.step)).toEqual([10, 500, 1000]);
+    expect(seen[2].numTensors).toBe(seen[0].numTensors);
+    expect(seen[2].numBytes).toBe(seen[0].numBytes);
+    expect(seen[1].numBytes).toBe(seen[0].numBytes);
+    small.dispose();
+  }, 120_000);
+
+  it('stopped and resumed training gives the same weights as training straight through', async () => {
+    const opts = {
+      epochs: 3,
+      learningRate: 1e-2,
+      warmupSteps: 4,
+      beta: (s: number) => Math.min(1, s / 10),
+      validation,
+      reduceLrOnPlateau: { patience: 1, factor: 0.5, minDelta: 1e3 },
+      progress: false,
+    };
+    const straight = await fit(model, source(), opts);
+    const dir = tmp();
+    const b = createModel(config);
+    // Stop mid-epoch 2 (6 batches per epoch) and after the end of epoch 2.
+    const part1 = await fit(b, source(), { ...opts, maxSteps: 9, checkpoint: { dir } });
+    expect(part1.reason).toMatch(/maxSteps/);
+    b.dispose();
+    const c = createModel(config);
+    const part2 = await fit(c, source(), { ...opts, maxSteps: 13, resume: dir, checkpoint: { dir } });
+    expect(part2.steps).toBe(13);
+    c.dispose();
+    const d = createModel(config);
+    const rest = await fit(d, source(), { ...opts, resume: dir });
+    expect(rest.steps).toBe(18);
+    expect(weights(d)).toEqual(weights(model));
+    expect(d.rng.getState()).toEqual(model.rng.getState());
+    const strip = (h: typeof rest.history) => h.map(({ seconds, samplesPerSecond, ...k }) => k);
+    expect(strip(rest.history)).toEqual(strip(straight.history));
+    d.dispose();
+  });
+
+  it('NaN guard: a non-finite batch is skipped, the terms are named, the weights kept', async () => {
+    const after: number[][][] = [];
+    const events: string[] = [];
+    const src = source(8, { corrupt: (epoch, batch) => epoch === 0 && batch === 4 });
+    const r = await fit(model, src, {
+      epochs: 2,
+      progress: false,
+      callbacks: [{ onStepEnd: () => void after.push(model.parameters().map((p) => Array.from(p.dataSync()))), onNonFinite: (e) => void events.push(e.message) }],
+    });
+    expect(r.nonFinite).toHaveLength(1);
+    const ev = r.nonFinite[0];
+    expect(ev.step).toBe(5);
+    expect(ev.terms).toEqual(expect.arrayContaining(['loss', 'reconstruction', 'kl']));
+    expect(ev.restored).toBe(false);
+    expect(events[0]).toMatch(/NaN guard: step 5 .*term.*"reconstruction" = NaN/);
+    expect(after[4]).toEqual(after[3]); // the skipped step changed nothing
+    expect(after[5]).not.toEqual(after[4]); // training went on
+    expect(r.steps).toBe(12);
+    expect(after.at(-1)!.flat().every(Number.isFinite)).toBe(true);
+    expect(Number.isFinite(r.history[0].train.loss)).toBe(true); // the bad batch is not in the average
+  });
+
+  it('NaN guard: weights that became non-finite are restored to the last good ones', async () => {
+    const after: number[][][] = [];
+    const r = await fit(model, source(), {
+      epochs: 1,
+      progress: false,
+      callbacks: [
+        {
+          onStepEnd: (s) => {
+            after.push(model.parameters().map((p) => Array.from(p.dataSync())));
+            // Simulate an update that blew up the weights.
+            if (s.step === 3) tf.tidy(() => model.parameters()[0].assign(tf.fill(model.parameters()[0].shape, Number.NaN)));
+          },
+        },
+      ],
+    });
+    expect(r.nonFinite).toHaveLength(1);
+    expect(r.nonFinite[0].step).toBe(4);
+    expect(r.nonFinite[0].restored).toBe(true);
+    expect(r.nonFinite[0].gradients.length).toBeGreaterThan(0);
+    // Restored to the weights before step 3's update, i.e. as they were after step 2.
+    expect(after[3]).toEqual(after[1]);
+    expect(after.at(-1)!.flat().every(Number.isFinite)).toBe(true);
+  });
+
+  it('without the NaN guard a bad batch corrupts the weights (what the guard prevents)', async () => {
+    await fit(model, source(8, { corrupt: (_, b) => b === 1 }), { epochs: 1, maxSteps: 3, nanGuard: false, progress: false });
+    expect(model.parameters().some((p) => p.dataSync().some((v) => !Number.isFinite(v)))).toBe(true);
+  });
+
+  it('stops after maxConsecutive non-finite steps', async () => {
+    const r = await fit(model, source(8, { corrupt: () => true }), { epochs: 2, nanGuard: { maxConsecutive: 3 }, progress: false });
+    expect(r.steps).toBe(3);
+    expect(r.reason).toMatch(/non-finite.*3 consecutive/);
+  });
+
+  it('early stopping, ReduceLROnPlateau with minLr, warm-up and beta schedule', async () => {
+    const lrs: number[] = [];
+    const checks: number[] = [];
+    const r = await fit(model, source(), {
+      epochs: 10,
+      learningRate: 1e-2,
+      warmupSteps: 4,
+      beta: (s) => s / 100,
+      earlyStopping: { patience: 3, minDelta: 1e3 },
+      reduceLrOnPlateau: { patience: 1, factor: 0.5, minDelta: 1e3, minLr: 3e-3 },
+      progress: false,
+      callbacks: [
+        {
+          onStepEnd: (s) => {
+            lrs.push(s.lr);
+            checks.push(Math.abs(s.loss - (s.terms.reconstruction + s.beta! * s.terms.kl)));
+          },
+        },
+      ],
+    });
+    expect(lrs.slice(0, 5).map((v) => +v.toFixed(6))).toEqual([0.0025, 0.005, 0.0075, 0.01, 0.01]);
+    expect(Math.max(...checks)).toBeLessThan(1e-4);
+    // Improvement by more than 1e3 never happens after epoch 1: stop after 1 + 3 epochs.
+    expect(r.epochs).toBe(4);
+    expect(r.stoppedEarly).toBe(true);
+    expect(r.reason).toMatch(/early stopping: loss did not improve/);
+    expect(r.history.map((h) => +h.lr.toFixed(6))).toEqual([0.01, 0.005, 0.003, 0.003]);
+  });
+
+  it('clips the global gradient norm', async () => {
+    const beforeW = model.parameters().map((p) => p.dataSync().slice());
+    let norm = 0;
+    await fit(model, source(), { optimizer: 'sgd', learningRate: 1, clipNorm: 0.01, maxSteps: 1, progress: false, callbacks: [{ onStepEnd: (s) => void (norm = s.gradNorm) }] });
+    expect(norm).toBeGreaterThan(0.01);
+    let sq = 0;
+    model.parameters().forEach((p, i) => p.dataSync().forEach((v, j) => (sq += (v - beforeW[i][j]) ** 2)));
+    expect(Math.sqrt(sq)).toBeCloseTo(0.01, 5);
+  });
+
+  it('writes a JSON-lines metrics log and progress lines; stops on abort', async () => {
+    const dir = tmp();
+    const lines: string[] = [];
+    const controller = new AbortController();
+    const r = await fit(model, source(), {
+      epochs: 3,
+      metricsLog: join(dir, 'metrics.jsonl'),
+      progress: false,
+      signal: controller.signal,
+      callbacks: [progressCallback({ stream: { write: (s: string) => void lines.push(s) } }), { onStepEnd: (s) => void (s.step === 8 && controller.abort()) }],
+    });
+    expect(r.reason).toBe('aborted');
+    expect(r.steps).toBe(8);
+    const log = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(log.filter((l) => l.type === 'step')).toHaveLength(8);
+    expect(log.filter((l) => l.type === 'epoch')).toHaveLength(1);
+    expect(log.at(-1)).toMatchObject({ type: 'end', steps: 8, reason: 'aborted' });
+    expect(log[0]).toMatchObject({ type: 'step', step: 1, epoch: 0 });
+    expect(typeof log[0].terms.kl).toBe('number');
+    expect(lines[0]).toMatch(/^epoch 1\/3 {2}step 6 {2}loss [\d.]+ {2}reconstruction/);
+    expect(lines.at(-1)).toBe('training stopped: aborted\n');
+    // On a terminal the bar redraws in place.
+    const tty: string[] = [];
+    const m2 = createModel(config);
+    await fit(m2, source(), { epochs: 1, progress: false, callbacks: [progressCallback({ stream: { isTTY: true, columns: 100, write: (s: string) => void tty.push(s) } })] });
+    m2.dispose();
+    expect(tty.some((s) => /^\r\x1b\[2Kepoch 1\/1 \[=*>? *\] \d\/6/.test(s))).toBe(true);
+  });
+
+  it('refuses bad options with the field named', async () => {
+    await expect(fit(model, source(), { epochs: 0 })).rejects.toThrow(/option "epochs" must be a positive integer, got 0/);
+    await expect(fit(model, source(), { optimizer: 'rmsprop' as never })).rejects.toThrow(/option "optimizer" must be 'adam' or 'sgd'/);
+    await expect(fit(model, source(), { lr: 1 } as never)).rejects.toThrow(/option "lr" is unknown/);
+    await expect(fit(model, source(), { reduceLrOnPlateau: { patience: 1, factor: 2 } })).rejects.toThrow(/reduceLrOnPlateau.factor" must be in \(0, 1\)/);
+    await expect(fit(model, {} as never)).rejects.toThrow(/option "train" must be a BatchSource/);
+  });
+});

@@ -1,0 +1,82 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import '../tfjs-setup';
+import { Adam, createOptimizer, Sgd } from './optimizers';
+
+let before = 0;
+beforeEach(() => {
+  before = tf.memory().numTensors;
+});
+afterEach(() => {
+  expect(tf.memory().numTensors).toBe(before);
+});
+
+function ownedVar(values: number[], shape: number[]): tf.Variable {
+  const t = tf.tensor(values, shape);
+  const v = tf.variable(t);
+  t.dispose();
+  return v;
+}
+
+/** Gradient of sum(w * x^2) / 2 + sum(x) at x: w * x + 1 (a fixed, x-dependent gradient). */
+const gradOf = (x: tf.Variable, w: tf.Tensor) => tf.tidy(() => tf.add(tf.mul(w, x), 1));
+
+describe('optimizers', () => {
+  it('Adam follows tf.train.adam step for step', () => {
+    const a = ownedVar([0.5, -1, 2, 0.1], [2, 2]);
+    const b = ownedVar([0.5, -1, 2, 0.1], [2, 2]);
+    const w = tf.tensor([1, 3, -2, 0.5], [2, 2]);
+    const ours = new Adam(0.05, 0.8, 0.95, 1e-6);
+    const ref = tf.train.adam(0.05, 0.8, 0.95, 1e-6);
+    for (let i = 0; i < 25; i++) {
+      const ga = gradOf(a, w);
+      ours.apply([a], [ga]);
+      ga.dispose();
+      const gb = gradOf(b, w);
+      ref.applyGradients([{ name: b.name, tensor: gb }]);
+      gb.dispose();
+    }
+    const da = a.dataSync();
+    const db = b.dataSync();
+    for (let i = 0; i < 4; i++) expect(Math.abs(da[i] - db[i])).toBeLessThan(1e-5);
+    expect(ours.iterations).toBe(25);
+    tf.dispose([a, b, w]);
+    ours.dispose();
+    ref.dispose();
+  });
+
+  it('SGD with and without momentum matches hand-computed updates', () => {
+    const p = ownedVar([1, 2], [2]);
+    const g = tf.tensor1d([0.5, -1]);
+    const sgd = new Sgd(0.1);
+    sgd.apply([p], [g]);
+    expect([...p.dataSync()].map((v) => +v.toFixed(6))).toEqual([0.95, 2.1]);
+    const q = ownedVar([1, 2], [2]);
+    const mom = new Sgd(0.1, 0.9);
+    mom.apply([q], [g]); // b = g; q -= 0.1 g
+    mom.apply([q], [g]); // b = 0.9 g + g = 1.9 g; q -= 0.19 g
+    expect([...q.dataSync()].map((v) => +v.toFixed(5))).toEqual([+(1 - 0.29 * 0.5).toFixed(5), +(2 + 0.29).toFixed(5)]);
+    tf.dispose([p, q, g]);
+    sgd.dispose();
+    mom.dispose();
+  });
+
+  it('state round-trips by parameter name, and bad configs are named', () => {
+    const p = ownedVar([1, 2, 3], [3]);
+    const g = tf.tensor1d([0.1, 0.2, 0.3]);
+    const a = new Adam(0.1);
+    a.apply([p], [g]);
+    const state = new Map([...a.namedState(['w'])].map(([k, v]) => [k, tf.clone(v)] as const));
+    expect([...state.keys()]).toEqual(['w/m', 'w/v']);
+    const b = new Adam(0.1);
+    b.setState([p], ['w'], a.iterations, state);
+    expect(b.iterations).toBe(1);
+    expect([...b.stateVariables()[0].dataSync()]).toEqual([...a.stateVariables()[0].dataSync()]);
+    expect(() => b.setState([p], ['other'], 1, state)).toThrow(/missing "other\/m"/);
+    tf.dispose([p, g, ...state.values()]);
+    a.dispose();
+    b.dispose();
+    expect(() => new Adam(0.1, 1)).toThrow(/beta1 must be in \[0, 1\)/);
+    expect(() => createOptimizer({ kind: 'rmsprop' as never }, 0.1)).toThrow(/'adam' or 'sgd'/);
+  });
+});
