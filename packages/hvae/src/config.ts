@@ -39,10 +39,12 @@ export const hvaeConfigSchema = z
       .optional(),
     /** KL weight after warm-up (beta-VAE style); a LossContext beta overrides it. */
     beta: z.number().nonnegative().default(1),
-    /** Linear KL warm-up from 0 to beta over this many steps (Sønderby et al. 2016); 0 = off. */
+    /** Linear KL warm-up from 0 to beta over this many steps (Sønderby et al. 2016; @elbo/losses linearWarmup); 0 = off. */
     klWarmupSteps: z.number().int().nonnegative().default(0),
-    /** Free bits: each level's KL (nats per example) is floored at this value in the objective (Kingma et al. 2016); 0 = off. */
+    /** Free bits lambda in nats (Kingma et al. 2016; @elbo/losses freeBitsKl): the batch-mean KL of each group is floored at it in the objective; 0 = off. */
     freeBits: z.number().nonnegative().default(0),
+    /** Where free bits apply: to each level's total KL ('level', the Ladder/IAF group choice) or to each latent dimension ('dimension'). */
+    freeBitsMode: z.enum(['level', 'dimension']).default('level'),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -177,6 +177,26 @@ describe('HierarchicalVae: maths', () => {
     expect(lossValue).toBeCloseTo(t.reconstruction + 1 * floored, 2);
     m.dispose();
   });
+
+  it("free bits per dimension floor each latent dimension's batch-mean KL", () => {
+    const lambda = 0.5;
+    const m = createHvae({ ...BASE, freeBits: lambda, freeBitsMode: 'dimension' });
+    const state = m.rng.getState();
+    const out = m.loss({ x }, { beta: 1 });
+    const lossValue = out.loss.dataSync()[0];
+    const rec = out.terms.reconstruction.dataSync()[0];
+    tf.dispose([out.loss, ...Object.values(out.terms)]);
+    m.rng.setState(state);
+    // Replay the same draws and floor each dimension's batch-mean KL by hand.
+    const expected = tf.tidy(() => {
+      const pass = m.forwardPass(x);
+      let total = 0;
+      for (const k of pass.klPerDim) for (const v of tf.mean(k, 0).dataSync()) total += Math.max(lambda, v);
+      return total;
+    });
+    expect(lossValue).toBeCloseTo(rec + expected, 2);
+    m.dispose();
+  });
 });
 
 describe('HierarchicalVae: shapes, sampling, encode/decode', () => {

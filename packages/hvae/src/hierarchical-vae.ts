@@ -7,16 +7,17 @@ import {
   type GenerativeModel,
   type InterpolateOptions,
   interpolateLatents,
-  klDivergence,
   type LossContext,
   type LossOutput,
   MlpDecoder,
   Module,
   Rng,
   type SampleOptions,
+  type Schedule,
   StandardNormal,
   validateConfig,
 } from '@elbo/core';
+import { freeBitsKl, klPerDimension, linearWarmup } from '@elbo/losses';
 import * as tf from '@tensorflow/tfjs-core';
 import { type HvaeConfig, hvaeConfigSchema } from './config';
 import { LadderPosterior, type LevelStep } from './ladder-posterior';
@@ -32,6 +33,8 @@ export interface LadderPass {
   reconstruction: tf.Scalar;
   /** Analytic KL(q_i || p_i) averaged over the batch, per level, bottom-first. */
   klPerLevel: tf.Scalar[];
+  /** Analytic elementwise KL per level: [batch, latentDims[i]]. */
+  klPerDim: tf.Tensor2D[];
 }
 
 /**
@@ -61,6 +64,8 @@ export class HierarchicalVae extends Module implements GenerativeModel {
   readonly bottomUp: BottomUpPath;
   readonly topDown: TopDownPath;
   readonly decoder: Decoder;
+  /** KL weight by step while warming up (null without warm-up). */
+  private readonly warmup: Schedule | null;
 
   /** @param config a config object (validated here; unknown fields are rejected) */
   constructor(config: unknown) {
@@ -70,6 +75,7 @@ export class HierarchicalVae extends Module implements GenerativeModel {
     this.rng = new Rng(c.seed);
     this.inputShape = [...c.inputShape];
     this.latentDims = [...c.latentDims];
+    this.warmup = c.klWarmupSteps > 0 ? linearWarmup({ beta: c.beta, annealSteps: c.klWarmupSteps }) : null;
     const init = this.rng.fork('init');
     this.bottomUp = this.addModule('bottomUp', new BottomUpPath(c, init));
     this.topDown = this.addModule('topDown', new TopDownPath(c, init));
@@ -141,8 +147,9 @@ export class HierarchicalVae extends Module implements GenerativeModel {
     const steps = posterior.walk((_, q) => q.rsample(this.rng));
     const px = this.decoder.forward(steps[0].z);
     const reconstruction = tf.neg(tf.mean(px.logProb(x))) as tf.Scalar;
-    const klPerLevel = steps.map((s) => tf.mean(klDivergence(s.q, s.p)) as tf.Scalar);
-    return { posterior, steps, px, reconstruction, klPerLevel };
+    const klPerDim = steps.map((s) => klPerDimension(s.q, s.p));
+    const klPerLevel = klPerDim.map((k) => tf.mean(tf.sum(k, 1)) as tf.Scalar);
+    return { posterior, steps, px, reconstruction, klPerLevel, klPerDim };
   }
 
   /** The KL weight at a step: the context's beta if given, else beta times the linear warm-up. */
@@ -151,22 +158,23 @@ export class HierarchicalVae extends Module implements GenerativeModel {
       if (!(context.beta >= 0)) throw new Error(`hvae: context beta must be >= 0, got ${context.beta}`);
       return context.beta;
     }
-    const warm = this.config.klWarmupSteps;
-    const ramp = warm > 0 ? Math.min(1, Math.max(0, context.step ?? warm) / warm) : 1;
-    return this.config.beta * ramp;
+    // Without a step (evaluation) the warm-up is over.
+    return this.warmup ? this.warmup(Math.max(0, context.step ?? this.config.klWarmupSteps)) : this.config.beta;
   }
 
   /**
-   * -ELBO with the KL weight and per-level free bits:
-   * reconstruction + beta * sum_i max(freeBits, kl_i).
+   * -ELBO with the KL weight and free bits: reconstruction + beta * sum_i
+   * max(freeBits, kl_i) per level (freeBitsMode 'level'), or per latent
+   * dimension of every level ('dimension'), kl_i being the batch-mean KL.
    * @param batch x [batch, ...inputShape]
    */
   loss(batch: Batch, context: LossContext = {}): LossOutput {
     const beta = this.klWeight(context);
     return tf.tidy(() => {
-      const { reconstruction, klPerLevel } = this.forwardPass(batch.x);
+      const { reconstruction, klPerLevel, klPerDim } = this.forwardPass(batch.x);
       const fb = this.config.freeBits;
-      const penalised = klPerLevel.map((k) => (fb > 0 ? tf.maximum(k, fb) : k));
+      const perLevel = this.config.freeBitsMode === 'level';
+      const penalised = klPerDim.map((k, i) => (fb === 0 ? klPerLevel[i] : freeBitsKl(perLevel ? tf.sum(k, 1, true) : k, fb)));
       const kl = tf.addN(klPerLevel) as tf.Scalar;
       const loss = tf.add(reconstruction, tf.mul(tf.addN(penalised), beta)) as tf.Scalar;
       const terms: Record<string, tf.Scalar> = {
