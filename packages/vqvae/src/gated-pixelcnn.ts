@@ -141,7 +141,7 @@ export class GatedPixelCnn extends Module {
   logits(codes: tf.Tensor): tf.Tensor4D {
     return tf.tidy(() => {
       this.checkCodes(codes);
-      return this.logitsFromOneHot(tf.oneHot(tf.cast(codes, 'int32'), this.numCodes));
+      return this.logitsFromOneHot(tf.oneHot(tf.cast(codes, 'int32'), this.numCodes, 1, 0, 'float32'));
     });
   }
 

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 export type CodebookUpdate = 'gradient' | 'ema';
 
 export interface VectorQuantizerOptions {
-  /** 'gradient' (van den Oord et al. 2017, eq. 3) or 'ema' (their appendix A.1). Default 'gradient'. */
+  /** 'gradient' (van den Oord et al. 2017, eq. 3) or 'ema' (their appendix A.1). Default 'gradient' here; the model's config defaults to 'ema'. */
   update?: CodebookUpdate;
   /** EMA decay gamma (default 0.99); also the decay of the usage statistics used to find dead codes. */
   decay?: number;
@@ -13,8 +13,8 @@ export interface VectorQuantizerOptions {
   epsilon?: number;
 }
 
-/** What one quantisation of a batch of vectors gives. */
-export interface Quantized {
+/** What one quantisation of a batch of vectors gives (a type alias, so tf.tidy can return it). */
+export type Quantized = {
   /** Straight-through quantised vectors ze + stopGradient(e - ze): [n, D]; equals the nearest codes forward. */
   zq: tf.Tensor2D;
   /** Index of the nearest code per row: [n] int32. */
@@ -23,7 +23,7 @@ export interface Quantized {
   codebookError: tf.Tensor1D;
   /** ||ze - stopGradient(e)||^2 per row: [n] (the commitment term before its weight beta). */
   commitmentError: tf.Tensor1D;
-}
+};
 
 /**
  * The vector quantiser of VQ-VAE (van den Oord, Vinyals & Kavukcuoglu 2017):
@@ -36,12 +36,13 @@ export interface Quantized {
  * encoder outputs (Dhariwal et al. 2020, Jukebox).
  *
  * Variables: `codebook` [K, D] (a parameter in gradient mode, a buffer in EMA
- * mode), `usage` [K] (EMA of assignments per step), and in EMA mode
+ * mode), `usage` [K] (EMA of assignments per step), `initialized` (0/1), and in EMA mode
  * `emaClusterSize` [K] and `emaSum` [K, D].
  */
 export class VectorQuantizer extends Module {
   readonly codebook: tf.Variable;
   readonly usage: tf.Variable;
+  readonly initialized: tf.Variable;
   readonly emaClusterSize: tf.Variable | null = null;
   readonly emaSum: tf.Variable | null = null;
   readonly update: CodebookUpdate;
@@ -83,6 +84,35 @@ export class VectorQuantizer extends Module {
       this.codebook = this.addBuffer('codebook', init);
     }
     this.usage = this.addBuffer('usage', tf.ones([numCodes]));
+    this.initialized = this.addBuffer('initialized', tf.scalar(0));
+  }
+
+  /** Whether `initFromData` has run (stored as a buffer, so checkpoints carry it). */
+  get isInitialized(): boolean {
+    return this.initialized.dataSync()[0] === 1;
+  }
+
+  /**
+   * Data-dependent initialisation (as in Jukebox and vector-quantize-pytorch's
+   * k-means init, here its first step): set the codebook to K encoder outputs
+   * drawn without replacement (with replacement when there are fewer than K).
+   * Without it, a codebook at U(-1/K, 1/K) sits far from the encoder outputs
+   * and nearly every vector picks the same code (index collapse).
+   * @param ze [n, D] encoder outputs
+   */
+  initFromData(ze: tf.Tensor, rng: Rng): void {
+    this.checkVectors(ze, 'initFromData');
+    const n = ze.shape[0];
+    const perm = rng.permutation(n);
+    const rows = Array.from({ length: this.numCodes }, (_, k) => (n >= this.numCodes ? perm[k] : rng.int(n)));
+    tf.tidy(() => {
+      const fresh = tf.gather(stopGradient(ze), tf.tensor1d(rows, 'int32'));
+      this.codebook.assign(fresh);
+      this.emaSum?.assign(fresh);
+      this.emaClusterSize?.assign(tf.ones([this.numCodes]));
+      this.usage.assign(tf.ones([this.numCodes]));
+      this.initialized.assign(tf.scalar(1));
+    });
   }
 
   /**
@@ -125,7 +155,7 @@ export class VectorQuantizer extends Module {
       const indices = this.nearest(ze);
       // A one-hot product rather than tf.gather: the indices hang off ze on the
       // tape, and tfjs's GatherV2 gradient rejects int32 indices on the tape.
-      const e = tf.matMul(tf.oneHot(indices, this.numCodes), this.codebook as tf.Tensor2D);
+      const e = tf.matMul(tf.oneHot(indices, this.numCodes, 1, 0, 'float32'), this.codebook as tf.Tensor2D);
       // Forward: zq = e. Backward: d zq / d ze = I (the straight-through estimator).
       const zq = tf.add(ze, stopGradient(tf.sub(e, ze))) as tf.Tensor2D;
       const codebookError = tf.sum(tf.square(tf.sub(stopGradient(ze), e)), 1) as tf.Tensor1D;
@@ -139,7 +169,7 @@ export class VectorQuantizer extends Module {
    * @param indices [n] int32
    */
   counts(indices: tf.Tensor): tf.Tensor1D {
-    return tf.tidy(() => tf.sum(tf.oneHot(tf.cast(tf.reshape(indices, [-1]), 'int32'), this.numCodes), 0) as tf.Tensor1D);
+    return tf.tidy(() => tf.sum(tf.oneHot(tf.cast(tf.reshape(indices, [-1]), 'int32'), this.numCodes, 1, 0, 'float32'), 0) as tf.Tensor1D);
   }
 
   /**
@@ -157,7 +187,7 @@ export class VectorQuantizer extends Module {
     const sum = this.emaSum;
     tf.tidy(() => {
       const g = this.decay;
-      const oneHot = tf.oneHot(tf.cast(tf.reshape(indices, [-1]), 'int32'), this.numCodes);
+      const oneHot = tf.oneHot(tf.cast(tf.reshape(indices, [-1]), 'int32'), this.numCodes, 1, 0, 'float32');
       const n = tf.sum(oneHot, 0);
       const dw = tf.matMul(oneHot, stopGradient(ze as tf.Tensor2D), true, false);
       const newSize = tf.add(tf.mul(size, g), tf.mul(n, 1 - g));

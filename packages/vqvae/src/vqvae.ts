@@ -45,7 +45,7 @@ export class CodeAssignment extends Categorical {
     numCodes: number,
   ) {
     // A finite very negative logit keeps logSoftmax and Gumbel-max finite.
-    super(tf.tidy(() => tf.mul(tf.sub(tf.oneHot(tf.cast(indices, 'int32'), numCodes), 1), 1e9)));
+    super(tf.tidy(() => tf.mul(tf.sub(tf.oneHot(tf.cast(indices, 'int32'), numCodes, 1, 0, 'float32'), 1), 1e9)));
   }
 
   override mode(): tf.Tensor {
@@ -62,7 +62,9 @@ export class CodeAssignment extends Categorical {
  * (straight-through) -> decoder -> p(x | zq). Loss (autoencoder phase, nats
  * per example): -log p(x | zq) + ||sg(ze) - e||^2 (gradient mode) +
  * beta ||ze - sg(e)||^2, the squared errors summed over the grid. Terms also
- * report the batch's codebook perplexity and fraction of codes used.
+ * report the batch's codebook perplexity and fraction of codes used. The
+ * first training step initialises the codebook from encoder outputs
+ * (`dataInit`, default on).
  *
  * Training: fit the autoencoder (phase 'autoencoder', the default), then
  * `setPhase('prior')` and fit again: `loss` becomes the prior's NLL of the
@@ -266,6 +268,7 @@ export class VqVae extends Module implements GenerativeModel {
       const b = x.shape[0];
       const d = this.config.latentDim;
       const ze = tf.reshape(this.encodeContinuous(x), [-1, d]);
+      if (this.training && this.config.dataInit && !this.quantizer.isInitialized) this.quantizer.initFromData(stopGradient(ze), this.rng);
       const q = this.quantizer.quantize(ze);
       const px = this.decoder.forward(tf.reshape(q.zq, [b, -1]));
       const reconstruction = tf.neg(tf.mean(px.logProb(x))) as tf.Scalar;
