@@ -1,8 +1,11 @@
-import { type Batch, ConfigError, createModel, disposeBatch, listVariants, type LossOutput } from '@elbo/core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Batch, type BatchSource, ConfigError, createModel, disposeBatch, fit, listVariants, loadModel, type LossOutput, saveModel } from '@elbo/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { type VqVaeConfigInput, VqVae } from './index';
-import { adamSteps, mnistBatch } from './test-helpers';
+import { adamSteps, loadMnist, mnistBatch } from './test-helpers';
 
 /** A small model so that the suite runs in seconds on tfjs-backend-cpu. */
 const SMALL: VqVaeConfigInput = {
@@ -195,6 +198,61 @@ describe('reproducibility and checkpoints', () => {
     tf.dispose([x, r1, r2, s1, s2, i1, i2]);
     m.dispose();
     copy.dispose();
+  });
+});
+
+/** A fixed in-memory source of MNIST digits (tensors made lazily; the trainer disposes them). */
+function mnistSource(count: number, batchSize: number): BatchSource {
+  const { images } = loadMnist(count, 1000);
+  return {
+    size: count,
+    batchSize,
+    *batches() {
+      for (let i = 0; i < count; i += batchSize) {
+        const n = Math.min(batchSize, count - i);
+        yield { x: tf.tensor4d(images.subarray(i * 784, (i + n) * 784), [n, 28, 28, 1]) };
+      }
+    },
+  };
+}
+
+describe('with the core trainer and checkpoints', () => {
+  it('fits the autoencoder then the prior with core fit, and saveModel/loadModel keeps codebook and prior', async () => {
+    const m = build();
+    const source = mnistSource(96, 32);
+    const ae = await fit(m, source, { epochs: 2, learningRate: 2e-3, progress: false });
+    expect(ae.history).toHaveLength(2);
+    // Per-epoch diagnostics come with the terms.
+    for (const k of ['reconstruction', 'commitment', 'perplexity', 'codesUsed']) expect(Number.isFinite(ae.history[1].train[k])).toBe(true);
+    expect(ae.history[1].train.loss).toBeLessThan(ae.history[0].train.loss);
+    const stats = m.evaluateCodebook(source);
+    expect(stats.perplexity).toBeGreaterThan(1);
+    expect(stats.codesUsed).toBeGreaterThan(0);
+    expect(stats.counts.reduce((a, b) => a + b, 0)).toBe(96 * m.positions);
+    m.setPhase('prior');
+    const pr = await fit(m, source, { epochs: 2, learningRate: 5e-3, progress: false });
+    expect(pr.history[1].train.priorNll).toBeLessThan(pr.history[0].train.priorNll);
+    m.eval();
+    const dir = mkdtempSync(join(tmpdir(), 'elbo-vqvae-'));
+    try {
+      await saveModel(m, dir);
+      const loaded = (await loadModel(dir)) as VqVae;
+      loaded.eval();
+      loaded.rng.setState(m.rng.getState());
+      expect(loaded).toBeInstanceOf(VqVae);
+      for (const [name, v] of m.namedVariables()) {
+        expect(Array.from(loaded.namedVariables().get(name)!.dataSync()), name).toEqual(Array.from(v.dataSync()));
+      }
+      const x = tf.slice(batch.x, 0, 4);
+      const outs = [m.reconstruct(x), loaded.reconstruct(x), m.sample(3), loaded.sample(3)];
+      expect(Array.from(outs[1].dataSync())).toEqual(Array.from(outs[0].dataSync()));
+      expect(Array.from(outs[3].dataSync())).toEqual(Array.from(outs[2].dataSync()));
+      tf.dispose([x, ...outs]);
+      loaded.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    m.dispose();
   });
 });
 
