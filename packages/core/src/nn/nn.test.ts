@@ -92,6 +92,7 @@ describe('SpectralNorm', () => {
   it('normalised weights have largest singular value ~1 (Dense, Conv2d, ConvTranspose2d)', () => {
     const layers = [
       new Dense(20, 12, new Rng(1)),
+      new Dense(7, 1, new Rng(5)), // a single output (a discriminator head): u has one element
       new Conv2d(3, 8, new Rng(2)),
       new ConvTranspose2d(4, 6, new Rng(3)),
     ];

@@ -77,13 +77,13 @@ export class SpectralNorm extends Layer {
       let v!: tf.Tensor;
       const iterations = this.training ? this.powerIterations : 1;
       for (let i = 0; i < iterations; i++) {
-        v = this.normalize(tf.squeeze(tf.matMul(wConst, tf.reshape(u, [-1, 1]), true, false)));
-        if (this.training || i < iterations - 1) u = this.normalize(tf.squeeze(tf.matMul(wConst, tf.reshape(v, [-1, 1]))));
+        v = this.normalize(tf.reshape(tf.matMul(wConst, tf.reshape(u, [-1, 1]), true, false), [-1]));
+        if (this.training || i < iterations - 1) u = this.normalize(tf.reshape(tf.matMul(wConst, tf.reshape(v, [-1, 1])), [-1]));
       }
       if (this.training) this.u.assign(u);
       u = stopGradient(u);
       v = stopGradient(v);
-      return tf.sum(tf.mul(u, tf.squeeze(tf.matMul(w, tf.reshape(v, [-1, 1]))))) as tf.Scalar;
+      return tf.sum(tf.mul(u, tf.reshape(tf.matMul(w, tf.reshape(v, [-1, 1])), [-1]))) as tf.Scalar;
     });
   }
 
