@@ -154,16 +154,20 @@ Napi::Value Sum(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// adam(w, m, v, g, beta1, beta2, lrT, epsT): in place on w, m, v.
+// adam(w, m, v, g, wOut, beta1, beta2, lrT, epsT): m and v in place, the new weights into wOut.
 Napi::Value Adam(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const long n = f32Length(info[0]);
-  float* w = f32(env, info[0], "w", n);
+  const long n = f32Length(info[4]);
+  const float* w = f32(env, info[0], "w", n);
   float* m = f32(env, info[1], "m", n);
   float* v = f32(env, info[2], "v", n);
   const float* g = f32(env, info[3], "g", n);
-  elbo::adamUpdate(w, m, v, g, n, info[4].As<Napi::Number>().FloatValue(), info[5].As<Napi::Number>().FloatValue(),
-                   info[6].As<Napi::Number>().FloatValue(), info[7].As<Napi::Number>().FloatValue());
+  float* wOut = f32(env, info[4], "wOut", n);
+  for (int i = 5; i < 9; i++) {
+    if (!info[i].IsNumber()) throw Napi::TypeError::New(env, "adam: beta1, beta2, lrT and epsT must be numbers");
+  }
+  elbo::adamUpdate(w, m, v, g, wOut, n, info[5].As<Napi::Number>().FloatValue(), info[6].As<Napi::Number>().FloatValue(),
+                   info[7].As<Napi::Number>().FloatValue(), info[8].As<Napi::Number>().FloatValue());
   return env.Undefined();
 }
 

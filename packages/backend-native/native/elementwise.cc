@@ -188,7 +188,8 @@ void sumOuter(const float* x, float* out, long outer, long inner) {
   });
 }
 
-void adamUpdate(float* w, float* m, float* v, const float* g, long n, float beta1, float beta2, float lrT, float epsT) {
+void adamUpdate(const float* w, float* m, float* v, const float* g, float* wOut, long n, float beta1, float beta2,
+                float lrT, float epsT) {
   parallelFor(n, kGrain, [&](long lo, long hi) {
     for (long i = lo; i < hi; i++) {
       const float gi = g[i];
@@ -196,7 +197,7 @@ void adamUpdate(float* w, float* m, float* v, const float* g, long n, float beta
       const float vi = beta2 * v[i] + (1.f - beta2) * gi * gi;
       m[i] = mi;
       v[i] = vi;
-      w[i] -= lrT * mi / (std::sqrt(vi) + epsT);
+      wOut[i] = w[i] - lrT * mi / (std::sqrt(vi) + epsT);
     }
   });
 }

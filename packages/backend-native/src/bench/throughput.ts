@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@elbo/core';
+import { NativeAdamOptimizer } from '../adam';
 import { type BenchModelName, buildBenchModel, DEFAULT_BATCH, negativeElbo } from './models';
 
 export interface ThroughputOptions {
@@ -12,6 +13,8 @@ export interface ThroughputOptions {
   /** Untimed steps first (default 3). */
   warmup?: number;
   seed?: number;
+  /** 'tfjs' (tf.train.adam, default) or 'native' (NativeAdamOptimizer: one fused pass per variable). */
+  optimizer?: 'tfjs' | 'native';
 }
 
 export interface ThroughputResult {
@@ -19,6 +22,7 @@ export interface ThroughputResult {
   backend: string;
   batchSize: number;
   steps: number;
+  optimizer: 'tfjs' | 'native';
   samplesPerSec: number;
   msPerStep: number;
   /** Loss after the last timed step (a sanity check that training ran). */
@@ -40,7 +44,11 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
   if (!(await tf.setBackend(options.backend))) throw new Error(`measureThroughput: backend '${options.backend}' could not be initialised`);
   const rng = new Rng(options.seed ?? 0);
   const model = buildBenchModel(options.model, rng.nextUint32(), batchSize);
-  const optimizer = tf.train.adam(1e-3);
+  const optimizerKind = options.optimizer ?? 'tfjs';
+  if (optimizerKind !== 'tfjs' && optimizerKind !== 'native') {
+    throw new Error(`measureThroughput: optimizer must be 'tfjs' or 'native', got ${String(optimizerKind)}`);
+  }
+  const optimizer = optimizerKind === 'native' ? new NativeAdamOptimizer(1e-3) : tf.train.adam(1e-3);
   const data = tf.randomUniform(model.inputShape, 0, 1, 'float32', rng.nextSeed());
   const vars = model.variables();
   const step = (): tf.Scalar => optimizer.minimize(() => negativeElbo(model, data, rng), true, vars) as tf.Scalar;
@@ -60,6 +68,7 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
       backend: options.backend,
       batchSize,
       steps,
+      optimizer: optimizerKind,
       samplesPerSec: (steps * batchSize * 1000) / ms,
       msPerStep: ms / steps,
       finalLoss,

@@ -1,0 +1,70 @@
+import '@elbo/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { NativeAdamOptimizer } from './index';
+
+/** Parameters after `steps` steps minimising sum((w - target)^2 * scale) with `opt`. */
+function run(opt: tf.Optimizer, steps: number): Float32Array {
+  const init = tf.tensor1d([0.5, -2, 3, 0, 1e-3, 7]);
+  const w = tf.variable(init);
+  init.dispose();
+  const target = tf.tensor1d([1, 1, -1, 0, 0, 2]);
+  const scale = tf.tensor1d([1, 10, 0.1, 1, 1e3, 1]);
+  for (let i = 0; i < steps; i++) {
+    opt.minimize(() => tf.sum(tf.mul(tf.square(tf.sub(w, target)), scale)) as tf.Scalar, false, [w]);
+  }
+  const out = Float32Array.from(w.dataSync());
+  tf.dispose([w, target, scale]);
+  return out;
+}
+
+describe('NativeAdamOptimizer', () => {
+  for (const backend of ['native', 'cpu']) {
+    it(`follows tf.train.adam step for step (${backend})`, async () => {
+      await tf.setBackend(backend);
+      const before = tf.memory().numTensors;
+      const reference = tf.train.adam(0.05, 0.9, 0.999, 1e-7);
+      const fused = new NativeAdamOptimizer(0.05, 0.9, 0.999, 1e-7);
+      const a = run(reference, 10);
+      const b = run(fused, 10);
+      reference.dispose();
+      fused.dispose();
+      // The bias corrections are folded into lr and epsilon (same maths, different float32 rounding).
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(5e-5 * Math.max(1, Math.abs(a[i])));
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+
+  it('a hand-computed first step: w - lr * sign(g) (bias-corrected m/sqrt(v) = g/|g|)', async () => {
+    await tf.setBackend('native');
+    const init = tf.tensor1d([1, -1]);
+    const w = tf.variable(init);
+    init.dispose();
+    const opt = new NativeAdamOptimizer(0.1);
+    opt.minimize(() => tf.sum(tf.mul(w, tf.tensor1d([3, -0.5]))) as tf.Scalar, false, [w]);
+    const got = Array.from(w.dataSync());
+    expect(got[0]).toBeCloseTo(0.9, 5);
+    expect(got[1]).toBeCloseTo(-0.9, 5);
+    w.dispose();
+  });
+
+  it('never overwrites an array a caller holds from dataSync()', async () => {
+    await tf.setBackend('native');
+    const init = tf.tensor1d([1, 2, 3]);
+    const w = tf.variable(init);
+    init.dispose();
+    const held = w.dataSync();
+    const copy = Array.from(held);
+    const opt = new NativeAdamOptimizer(0.1);
+    opt.minimize(() => tf.sum(tf.square(w)) as tf.Scalar, false, [w]);
+    expect(Array.from(held)).toEqual(copy);
+    expect(Array.from(w.dataSync())).not.toEqual(copy);
+    w.dispose();
+  });
+
+  it('rejects bad hyper-parameters by name', () => {
+    expect(() => new NativeAdamOptimizer(0)).toThrow(/learningRate/);
+    expect(() => new NativeAdamOptimizer(1e-3, 1)).toThrow(/beta1/);
+    expect(() => new NativeAdamOptimizer(1e-3, 0.9, 0.999, 0)).toThrow(/epsilon/);
+  });
+});
