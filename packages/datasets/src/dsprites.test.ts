@@ -3,6 +3,7 @@ import { disposeBatch, Rng } from '@elbo/core';
 import { describe, expect, it } from 'vitest';
 import { DSPRITES_FACTOR_SIZES, DSPRITES_SIZE, DSprites } from './dsprites';
 import { DSpritesSource } from './dsprites-source';
+import { splitValidation, takeSubset } from './image-dataset';
 
 const ds = new DSprites();
 const count = (img: ArrayLike<number>) => {
@@ -190,6 +191,23 @@ describe('dSprites renderer', () => {
     for (let i = 0; i < 3000; i += 499) {
       expect(differences(s.images.subarray(i * 4096, (i + 1) * 4096), ds.render(s.factors.subarray(i * 6, (i + 1) * 6)))).toBe(0);
       expect(s.indices[i]).toBe(ds.factorsToIndex(s.factors.subarray(i * 6, (i + 1) * 6)));
+    }
+  });
+});
+
+describe('dSprites subsets', () => {
+  it('keep factors, values and grid indices aligned with the images', () => {
+    const data = ds.dataset(ds.subsetIndices({ shape: 0, scale: 1, orientation: 3 })); // 1,024 images
+    for (const part of [takeSubset(data, 50, 1), splitValidation(data, 100, 2).validation, splitValidation(data, 100, 2).train]) {
+      expect(part.factors.length).toBe(part.count * 6);
+      expect(part.factorValues.length).toBe(part.count * 6);
+      expect(part.indices.length).toBe(part.count);
+      for (let i = 0; i < part.count; i += 37) {
+        const f = part.factors.subarray(i * 6, (i + 1) * 6);
+        expect(ds.factorsToIndex(f)).toBe(part.indices[i]);
+        expect(Array.from(part.factorValues.subarray(i * 6, (i + 1) * 6))).toEqual(ds.factorValues(f).map(Math.fround));
+        expect(differences(part.images.subarray(i * 4096, (i + 1) * 4096), ds.render(f))).toBe(0);
+      }
     }
   });
 });

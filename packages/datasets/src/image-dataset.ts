@@ -39,7 +39,22 @@ export function checkDataset(data: ImageDataset, name = 'dataset'): void {
   }
 }
 
-/** The examples at `indices`, in that order. */
+// Per-example side arrays that some datasets carry (dSprites factors, image-folder file names):
+// selecting examples selects their rows too, so they never go out of step with the images.
+const ROW_FIELDS = ['factors', 'factorValues', 'indices', 'files'] as const;
+
+type Rows = ArrayLike<unknown> & { slice(): unknown; length: number };
+
+function selectRows(values: Rows, count: number, indices: ArrayLike<number>): unknown {
+  const stride = values.length / count;
+  if (Array.isArray(values)) return Array.from({ length: indices.length }, (_, i) => values[indices[i]]);
+  const typed = values as unknown as Int32Array;
+  const out = new (typed.constructor as Int32ArrayConstructor)(indices.length * stride);
+  for (let i = 0; i < indices.length; i++) out.set(typed.subarray(indices[i] * stride, (indices[i] + 1) * stride), i * stride);
+  return out;
+}
+
+/** The examples at `indices`, in that order (with their labels and per-example side arrays). */
 export function selectExamples<T extends ImageDataset>(data: T, indices: ArrayLike<number>): T {
   const d = exampleSize(data);
   const n = indices.length;
@@ -51,7 +66,12 @@ export function selectExamples<T extends ImageDataset>(data: T, indices: ArrayLi
     images.set(data.images.subarray(j * d, (j + 1) * d), i * d);
     if (labels) labels[i] = data.labels![j];
   }
-  return { ...data, images, labels, count: n };
+  const out = { ...data, images, labels, count: n } as unknown as Record<string, unknown>;
+  for (const field of ROW_FIELDS) {
+    const values = (data as unknown as Record<string, unknown>)[field] as Rows | undefined;
+    if (values !== undefined && data.count > 0 && values.length % data.count === 0) out[field] = selectRows(values, data.count, indices);
+  }
+  return out as T;
 }
 
 /**

@@ -4,6 +4,7 @@ import { join, sep } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { decodePng, loadImageFolder } from './image-folder';
+import { selectExamples } from './image-dataset';
 
 /** Encode an RGBA image (values 0..255, row-major) as a PNG with pngjs. */
 function png(width: number, height: number, rgba: (x: number, y: number) => [number, number, number, number], colorType: 0 | 2 | 6 = 6): Buffer {
@@ -69,6 +70,10 @@ describe('loadImageFolder', () => {
     expect(named.classNames).toEqual(['cat', 'dog']);
     expect(Array.from(named.labels!)).toEqual([0, 1, 0]);
     expect(named.numClasses).toBe(2);
+    const picked = selectExamples(named, [2, 1]);
+    expect(picked.files).toEqual(['b.png', 'a.png']);
+    expect(Array.from(picked.labels!)).toEqual([0, 1]);
+    expect(Array.from(picked.images.subarray(16, 20))).toEqual([1, 1, 0, 0]);
     writeFileSync(join(dir, 'digits.csv'), 'file,label\na.png,7\nb.png,2\n');
     const digits = loadImageFolder(dir, { labels: join(dir, 'digits.csv') });
     expect(Array.from(digits.labels!)).toEqual([7, 2]);
