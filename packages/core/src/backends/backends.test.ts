@@ -33,7 +33,8 @@ describe('useBackend', () => {
     const info = backendInfo();
     expect(info.name).toBe('cpu');
     expect(info.isNode).toBe(true);
-    expect(info.portableConvGrad).toBe(false);
+    // cpu has the kernel, but it is 7-20x slower than the portable filter gradient.
+    expect(info.portableConvGrad).toBe(true);
     expect(info.missingKernels).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activeBackendName } from '../backends/portable-grads';
+import { activeBackendName, setPrefersPortableConvGrad, usePortableConvGrad } from '../backends/portable-grads';
 import { useBackend } from '../backends/use-backend';
 import { Conv2d, ConvTranspose2d } from '../nn/conv';
 import { Dense } from '../nn/dense';
@@ -76,7 +76,14 @@ export function describeBackendConformance(backendName: string, options: { toler
     beforeAll(async () => {
       previous = activeBackendName();
       await useBackend('cpu');
-      reference = run();
+      // The reference uses tfjs's own cpu kernels (Conv2DBackpropFilter included), not core's portable gradients.
+      const portable = usePortableConvGrad();
+      setPrefersPortableConvGrad('cpu', false);
+      try {
+        reference = run();
+      } finally {
+        setPrefersPortableConvGrad('cpu', portable);
+      }
       await useBackend(backendName);
       actual = run();
     });
