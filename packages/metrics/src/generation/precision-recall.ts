@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkPositiveInt } from '../data';
+import { type EvalData, checkPositiveInt, forEachBatch } from '../data';
+import type { FeatureExtractor } from '../features/feature-extractor';
 
 export interface PrecisionRecallOptions {
   /** Neighbourhood size k of the k-NN balls (default 3, Kynkäänniemi et al. 2019). */
@@ -72,5 +73,36 @@ export function precisionRecall(real: tf.Tensor2D, generated: tf.Tensor2D, optio
     return { precision: coverage(generated, real, realRadii, batchSize), recall: coverage(real, generated, genRadii, batchSize) };
   } finally {
     tf.dispose([realRadii, genRadii]);
+  }
+}
+
+/**
+ * Precision and recall of generated images against real ones in an
+ * extractor's feature space (the features are gathered in batches, then compared).
+ * @param real [n, ...imageShape] or a BatchSource @param generated same, e.g. `modelSamples(model, n)`
+ */
+export function precisionRecallOfImages(
+  real: EvalData,
+  generated: EvalData,
+  options: PrecisionRecallOptions & { extractor: FeatureExtractor; extractorBatchSize?: number },
+): { precision: number; recall: number } {
+  if (!options?.extractor || typeof options.extractor.features !== 'function') {
+    throw new Error('precisionRecallOfImages: options.extractor must be a FeatureExtractor (an object with features(x))');
+  }
+  const gather = (data: EvalData): tf.Tensor2D => {
+    const parts: tf.Tensor2D[] = [];
+    forEachBatch(data, checkPositiveInt(options.extractorBatchSize ?? 250, 'extractorBatchSize'), ({ x }) => {
+      parts.push(options.extractor.features(x));
+    });
+    const all = tf.concat(parts) as tf.Tensor2D;
+    tf.dispose(parts);
+    return all;
+  };
+  const r = gather(real);
+  const g = gather(generated);
+  try {
+    return precisionRecall(r, g, options);
+  } finally {
+    tf.dispose([r, g]);
   }
 }
