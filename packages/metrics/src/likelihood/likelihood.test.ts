@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DiagonalGaussian, type GenerativeModel, Rng } from '@elbo/core';
+import { type BatchSource, DiagonalGaussian, type GenerativeModel, Rng } from '@elbo/core';
 import { Matrix, determinant, inverse } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 import { bitsPerDim, importanceSampledNll } from './importance-sampling';
@@ -69,6 +69,23 @@ describe('importanceSampledNll', () => {
     expect(a.nll).toBe(c.nll);
     const one = importanceSampledNll(model, x, { samples: 1, seed: 9 });
     expect(one.nll).toBeCloseTo(-one.elbo, 5);
+    x.dispose();
+  });
+
+  it('takes a BatchSource as well as a tensor (same batches and seed give the same number)', () => {
+    const model = linearGaussianModel();
+    const x = tf.tensor2d(points);
+    const source: BatchSource = {
+      size: 5,
+      batchSize: 2,
+      *batches() {
+        for (let s = 0; s < 5; s += 2) yield { x: tf.tensor2d(points.slice(s, s + 2)) };
+      },
+    };
+    const before = tf.memory().numTensors;
+    const fromSource = importanceSampledNll(model, source, { samples: 20, seed: 4 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(fromSource.nll).toBe(importanceSampledNll(model, x, { samples: 20, batchSize: 2, seed: 4 }).nll);
     x.dispose();
   });
 
