@@ -72,12 +72,16 @@ for (const model of models) {
     console.log(`  cpu (tfjs-backend-cpu): ${c.samplesPerSec.toFixed(1)}`);
   }
   const ratios = { tfjs: [], native: [] };
+  const best = { tfjs: 0, native: 0, torch: 0 };
   for (let r = 0; r < rounds; r++) {
     // A (native, tfjs Adam)  B (PyTorch)  A' (native, fused native Adam)
     const n = await measureThroughput({ model, backend: 'native', steps: modelSteps, warmup: 3 });
     const t = torch(model, modelSteps);
     const f = await measureThroughput({ model, backend: 'native', steps: modelSteps, warmup: 3, optimizer: 'native' });
+    best.tfjs = Math.max(best.tfjs, n.samplesPerSec);
+    best.native = Math.max(best.native, f.samplesPerSec);
     if (t) {
+      best.torch = Math.max(best.torch, t.samplesPerSec);
       ratios.tfjs.push(n.samplesPerSec / t.samplesPerSec);
       ratios.native.push(f.samplesPerSec / t.samplesPerSec);
     }
@@ -89,6 +93,11 @@ for (const model of models) {
   for (const [k, list] of Object.entries(ratios)) {
     if (!list.length) continue;
     const sorted = [...list].sort((a, b) => a - b);
-    console.log(`  native (${k === 'tfjs' ? 'tf.train.adam' : 'NativeAdam'})/PyTorch per round: ${list.map((x) => x.toFixed(2)).join(', ')} (median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)})`);
+    const label = k === 'tfjs' ? 'tf.train.adam' : 'NativeAdam';
+    console.log(
+      `  native (${label})/PyTorch per round: ${list.map((x) => x.toFixed(2)).join(', ')} (median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}); ` +
+        `best round vs best round: ${best[k].toFixed(0)} / ${best.torch.toFixed(0)} = ${(best[k] / best.torch).toFixed(2)}`,
+    );
   }
+  if (!ratios.tfjs.length) console.log(`  best round: native+tf.train.adam ${best.tfjs.toFixed(0)}, native+NativeAdam ${best.native.toFixed(0)}`);
 }

@@ -98,7 +98,7 @@ export async function profileTrainingStep(options: Omit<ThroughputOptions, 'step
   if (!(await tf.setBackend(options.backend))) throw new Error(`profileTrainingStep: backend '${options.backend}' could not be initialised`);
   const rng = new Rng(options.seed ?? 0);
   const model = buildBenchModel(options.model, rng.nextUint32(), batchSize);
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = options.optimizer === 'native' ? new NativeAdamOptimizer(1e-3) : tf.train.adam(1e-3);
   const data = tf.randomUniform(model.inputShape, 0, 1, 'float32', rng.nextSeed());
   const vars = model.variables();
   try {
