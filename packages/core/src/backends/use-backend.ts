@@ -53,7 +53,29 @@ export function defaultBackendOrder(): string[] {
 
 // The specifier is a variable so bundlers do not try to resolve optional peers at build time.
 async function importOptional(spec: string): Promise<void> {
-  await import(/* @vite-ignore */ /* webpackIgnore: true */ spec);
+  try {
+    await import(/* @vite-ignore */ /* webpackIgnore: true */ spec);
+  } catch (e) {
+    // Strict layouts (pnpm) hide packages @elbo/core does not declare, e.g. @elbo/backend-native
+    // installed by the application: look for the package from the application's directory too.
+    if (!isNotFound(e, spec) || !isNode()) throw e;
+    const file = await resolveFromCwd(spec);
+    if (file === null) throw e;
+    await import(/* @vite-ignore */ /* webpackIgnore: true */ file);
+  }
+}
+
+async function resolveFromCwd(spec: string): Promise<string | null> {
+  const nodeModule = 'node:module';
+  const nodeUrl = 'node:url';
+  const { createRequire } = (await import(/* @vite-ignore */ nodeModule)) as typeof import('node:module');
+  const { pathToFileURL } = (await import(/* @vite-ignore */ nodeUrl)) as typeof import('node:url');
+  const cwd = (globalThis as unknown as { process: { cwd(): string } }).process.cwd();
+  try {
+    return pathToFileURL(createRequire(pathToFileURL(`${cwd}/`).href).resolve(spec)).href;
+  } catch {
+    return null;
+  }
 }
 
 function describeError(e: unknown): string {

@@ -5,7 +5,7 @@ import type { GenerativeModel } from '../model';
 import { createModel, getVariant, listVariants } from '../registry';
 import type { RngState } from '../rng';
 import type { Optimizer, OptimizerConfig } from '../train/optimizers';
-import { CheckpointError, ELBO_FORMAT, type ElboMetadata, FORMAT_VERSION, specByteLength, weightBuffer } from './manifest';
+import { CheckpointError, ELBO_FORMAT, type ElboMetadata, CHECKPOINT_FORMAT_VERSION, specByteLength, weightBuffer } from './manifest';
 import { NodeDirectoryHandler } from './node-directory';
 
 /** A directory path (Node), a tfjs URL ('indexeddb://name', 'downloads://name', 'http(s)://.../model.json', 'file://dir') or any tf.io.IOHandler. */
@@ -64,7 +64,7 @@ async function write(target: CheckpointTarget, tensors: NamedTensor[], meta: Elb
 }
 
 function baseMeta(model: GenerativeModel, kind: 'model' | 'checkpoint'): ElboMetadata {
-  return { formatVersion: FORMAT_VERSION, kind, variant: model.variant, config: { ...model.config } };
+  return { formatVersion: CHECKPOINT_FORMAT_VERSION, kind, variant: model.variant, config: { ...model.config } };
 }
 
 function modelTensors(model: GenerativeModel): NamedTensor[] {
@@ -112,7 +112,7 @@ interface ReadArtifacts {
 function elboMeta(artifacts: tf.io.ModelArtifacts, where: string): ElboMetadata {
   const meta = (artifacts.userDefinedMetadata as { elbo?: ElboMetadata } | undefined)?.elbo;
   if (!meta || typeof meta !== 'object') throw new CheckpointError(`${where}: not an elbo save (userDefinedMetadata.elbo is missing)`);
-  if (meta.formatVersion !== FORMAT_VERSION) throw new CheckpointError(`${where}: format version ${JSON.stringify(meta.formatVersion)} is not supported (this @elbo/core reads ${FORMAT_VERSION})`);
+  if (meta.formatVersion !== CHECKPOINT_FORMAT_VERSION) throw new CheckpointError(`${where}: format version ${JSON.stringify(meta.formatVersion)} is not supported (this @elbo/core reads ${CHECKPOINT_FORMAT_VERSION})`);
   if (!meta.config || typeof meta.config !== 'object' || typeof meta.config.variant !== 'string') {
     throw new CheckpointError(`${where}: the saved config has no "variant"`);
   }

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
  * `userDefinedMetadata.elbo`.
  */
 export const ELBO_FORMAT = 'elbo';
-export const FORMAT_VERSION = 1;
+export const CHECKPOINT_FORMAT_VERSION = 1;
 
 /** Thrown when a checkpoint cannot be loaded; nothing was changed when it is thrown. */
 export class CheckpointError extends Error {

@@ -5,7 +5,10 @@ import { useBackend } from '../backends/use-backend';
 import { Conv2d, ConvTranspose2d } from '../nn/conv';
 import { Dense } from '../nn/dense';
 import { Rng } from '../rng';
+import { createModel } from '../registry';
+import { fit } from '../train/fit';
 import { Adam } from '../train/optimizers';
+import { arrayBatchSource, registerTinyVae, syntheticData } from './tiny-model';
 
 /**
  * The backend conformance suite: forward passes, gradients, one Adam step
@@ -112,6 +115,18 @@ export function describeBackendConformance(backendName: string, options: { toler
 
     it('one Adam step gives the same parameters as on cpu', () => {
       reference.stepped.forEach((p, i) => expect(maxRelDiff(actual.stepped[i], p)).toBeLessThan(tol));
+    });
+
+    it('fit trains a tiny VAE with finite losses and leaks nothing', async () => {
+      const variant = registerTinyVae('tiny-conformance');
+      const model = createModel({ variant, inputDim: 6, hiddenDim: 8, latentDim: 2, seed: 1 });
+      const before = tf.memory().numTensors;
+      const r = await fit(model, arrayBatchSource(syntheticData(32, 6, 1), 6, 8), { epochs: 2, learningRate: 1e-2, progress: false });
+      expect(tf.memory().numTensors).toBe(before);
+      model.dispose();
+      expect(r.steps).toBe(8);
+      expect(r.nonFinite).toEqual([]);
+      expect(r.history.every((h) => Number.isFinite(h.train.loss))).toBe(true);
     });
 
     it('a forward, backward and optimizer step leak no tensors', () => {
