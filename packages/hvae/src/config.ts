@@ -32,6 +32,12 @@ export const hvaeConfigSchema = z
     /** Channels of the stride-2 conv stages (conv architecture only). */
     convChannels: z.array(positiveInt()).min(1).default([32, 64]),
     activation: z.enum(ACTIVATIONS).default('leakyRelu'),
+    /**
+     * BatchNorm in the deterministic blocks of both paths (the paper uses it; it
+     * speeds up training and keeps upper levels active). Eval mode then uses the
+     * running statistics: call model.eval() before evaluating.
+     */
+    batchNorm: z.boolean().default(true),
     likelihood: z.enum(LIKELIHOODS).default('bernoulli'),
     likelihoodOptions: z
       .object({ logScale: z.union([z.number(), z.literal('learned')]).optional() })

@@ -50,6 +50,9 @@ describe('HierarchicalVae: construction and config', () => {
     expect(names).toContain('bottomUp.head2.logVar.bias');
     expect(names).toContain('topDown.head0.mu.kernel');
     expect(names).toContain('decoder.out.kernel');
+    // BatchNorm (default on) running statistics are saved with the weights.
+    expect(names).toContain('bottomUp.block0.1.runningMean');
+    expect(names).toContain('topDown.block0.1.runningVar');
     expect(names.some((n) => n.startsWith('topDown.block2'))).toBe(false);
     // The stored config validates again (what a checkpoint relies on).
     const again = createModel(m.config) as HierarchicalVae;
@@ -334,6 +337,29 @@ describe('HierarchicalVae: training, determinism, save/load, leaks', () => {
     const collapsed = activeUnitsPerLevel(m, x, { samples: 4 });
     expect(collapsed.perLevel[2]).toBe(0);
     expect(Math.max(...collapsed.variances[2])).toBeLessThan(1e-10);
+    m.dispose();
+  });
+});
+
+describe('HierarchicalVae: BatchNorm modes', () => {
+  it('in eval mode an example is encoded the same alone or in a batch; in train mode the batch statistics are used', () => {
+    const m = createHvae(BASE);
+    const opt = tf.train.adam(1e-2);
+    // A few steps move the running statistics away from their initial values.
+    for (let i = 0; i < 3; i++) opt.minimize(() => m.loss({ x }).loss, true, m.parameters())?.dispose();
+    opt.dispose();
+    const rowOf = (batch: tf.Tensor) => tf.tidy(() => tf.slice(m.encode(batch).mean(), 0, 1).dataSync().slice());
+    const x2 = tf.slice(x, 0, 2);
+    const x8 = tf.slice(x, 0, 8);
+    m.eval();
+    const alone = Array.from(rowOf(x2));
+    const inBatch = Array.from(rowOf(x8));
+    alone.forEach((v, i) => expect(v).toBeCloseTo(inBatch[i], 5));
+    m.train();
+    const trainAlone = Array.from(rowOf(x2));
+    const trainBatch = Array.from(rowOf(x8));
+    expect(trainAlone.some((v, i) => Math.abs(v - trainBatch[i]) > 1e-3)).toBe(true);
+    tf.dispose([x2, x8]);
     m.dispose();
   });
 });

@@ -1,6 +1,7 @@
 import {
   type ActivationName,
   Activation,
+  BatchNorm,
   Conv2d,
   convStageSizes,
   Dense,
@@ -15,12 +16,20 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import type { HvaeConfig } from './config';
 
-/** `depth` Dense layers of width `width` with an activation after each. */
-function denseBlock(inDim: number, width: number, depth: number, activation: ActivationName, rng: Rng): Sequential {
+/**
+ * `depth` Dense layers of width `width`, each followed by the activation, or
+ * (batchNorm) by BatchNorm then the activation, as in Sønderby et al. 2016.
+ */
+function denseBlock(inDim: number, width: number, depth: number, activation: ActivationName, batchNorm: boolean, rng: Rng): Sequential {
   const layers: Layer[] = [];
   let d = inDim;
   for (let i = 0; i < depth; i++) {
-    layers.push(new Dense(d, width, rng, { activation }));
+    if (batchNorm) {
+      // The BatchNorm shift replaces the Dense bias.
+      layers.push(new Dense(d, width, rng, { bias: false }), new BatchNorm(width), new Activation(activation));
+    } else {
+      layers.push(new Dense(d, width, rng, { activation }));
+    }
     d = width;
   }
   return new Sequential(layers);
@@ -60,7 +69,7 @@ export class BottomUpPath extends Module {
     let d = this.stemDim;
     config.latentDims.forEach((latent, i) => {
       const width = config.hiddenDims[i];
-      this.blocks.push(this.addModule(`block${i}`, denseBlock(d, width, config.blockDepth, act, rng)));
+      this.blocks.push(this.addModule(`block${i}`, denseBlock(d, width, config.blockDepth, act, config.batchNorm, rng)));
       this.heads.push(this.addModule(`head${i}`, new GaussianHead(width, latent, rng)));
       d = width;
     });
@@ -93,7 +102,7 @@ export class TopDownPath extends Module {
     super();
     const { latentDims, hiddenDims } = config;
     for (let i = 0; i < latentDims.length - 1; i++) {
-      this.blocks.push(this.addModule(`block${i}`, denseBlock(latentDims[i + 1], hiddenDims[i], config.blockDepth, config.activation, rng)));
+      this.blocks.push(this.addModule(`block${i}`, denseBlock(latentDims[i + 1], hiddenDims[i], config.blockDepth, config.activation, config.batchNorm, rng)));
       this.heads.push(this.addModule(`head${i}`, new GaussianHead(hiddenDims[i], latentDims[i], rng)));
     }
   }
