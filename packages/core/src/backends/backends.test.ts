@@ -28,6 +28,8 @@ describe('useBackend', () => {
     const info = backendInfo();
     expect(info.name).toBe('cpu');
     expect(info.isNode).toBe(true);
+    // A user who picked cpu has seen tfjs's "install tfjs-node" hint's advice; it is silenced.
+    expect((tf.findBackend('cpu') as unknown as { firstUse: boolean }).firstUse).toBe(false);
     // cpu has the kernel, but it is 7-20x slower than the portable filter gradient.
     expect(info.portableConvGrad).toBe(true);
     expect(info.missingKernels).toEqual([]);

@@ -85,6 +85,11 @@ describe('saveModel / loadModel', () => {
     loaded.dispose();
   });
 
+  it('routes tfjs URLs to tf.io handlers and explains the ones this platform lacks', async () => {
+    await expect(saveModel(model, 'indexeddb://my-vae')).rejects.toThrow(/no tf.io handler for "indexeddb:\/\/my-vae"/);
+    await expect(loadModel({} as never)).rejects.toThrow(/tf.io.IOHandler with a load\(\) method/);
+  });
+
   it('loads over HTTP from a local server (tf.io.http)', async () => {
     const dir = tmp();
     await saveModel(model, dir);
