@@ -29,17 +29,112 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = [
   'Sum',
 ];
 
+/** Free arrays kept per length, and in all, by the recycler (bounded so an idle process does not hold much). */
+const MAX_FREE_PER_LENGTH = 8;
+const MAX_FREE_BYTES = 256 * 1024 * 1024;
+
 /**
- * tfjs-backend-cpu's backend, unchanged: tensors stay TypedArrays in JS
- * memory, which the native kernels read and write in place. Only the kernel
- * registry differs (see registerNativeBackend).
+ * tfjs-backend-cpu's backend: tensors stay TypedArrays in JS memory, which the
+ * native kernels read and write in place. On top of it, the float32 output
+ * arrays of native kernels are recycled: allocating a fresh multi-MB
+ * Float32Array costs several times refilling one, and the garbage collector
+ * runs under "external memory pressure" otherwise.
+ *
+ * Recycling is safe only for arrays nothing else can see, so an array goes
+ * back to the free list only when (1) a native kernel allocated it, (2) no
+ * stored tensor data refers to its buffer any more (views made by cpu kernels,
+ * e.g. a simple Slice, are counted), and (3) it never escaped: any read
+ * outside a kernel (`dataSync()`, `data()`, `bufferSync()`, moving data to
+ * another backend) marks the buffer as escaped for good. ELBO_NATIVE_RECYCLE=0
+ * turns recycling off.
  */
 export class NativeBackend extends MathBackendCPU {
+  private readonly free = new Map<number, Float32Array[]>();
+  private freeBytes = 0;
+  /** Buffers allocated by allocFloat32 that have not escaped. */
+  private readonly recyclable = new WeakSet<ArrayBufferLike>();
+  /** Stored tensor data per recyclable buffer. */
+  private readonly users = new Map<ArrayBufferLike, number>();
+  private readonly recycle = process.env.ELBO_NATIVE_RECYCLE !== '0';
+
   constructor() {
     super();
     // MathBackendCPU prints "install tfjs-node to speed things up" on first
     // write in Node; this backend is the speed-up, so the advice is wrong here.
     (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+
+  /** A float32 array of `length` for a native kernel to overwrite completely (contents are arbitrary). */
+  allocFloat32(length: number): Float32Array {
+    const list = this.free.get(length);
+    const reused = list?.pop();
+    if (reused) {
+      this.freeBytes -= reused.byteLength;
+      return reused;
+    }
+    const a = new Float32Array(length);
+    if (this.recycle && length >= 1024) this.recyclable.add(a.buffer);
+    return a;
+  }
+
+  override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId {
+    this.track(values, +1);
+    return super.write(values, shape, dtype);
+  }
+
+  override move(dataId: tf.DataId, values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
+    this.track(values, +1);
+    super.move(dataId, values, shape, dtype, refCount);
+  }
+
+  override disposeData(dataId: tf.DataId, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const released = super.disposeData(dataId, force);
+    if (released && values !== undefined && !this.data.has(dataId)) this.track(values, -1);
+    return released;
+  }
+
+  override readSync(dataId: tf.DataId): tf.backend_util.BackendValues {
+    const values = super.readSync(dataId);
+    // Kernels read their inputs while they run; anything else may keep the array.
+    if ((tf.engine().state as unknown as { kernelDepth: number }).kernelDepth === 0) {
+      const stored = this.data.get(dataId)?.values;
+      if (stored && ArrayBuffer.isView(stored)) this.escape(stored.buffer);
+      if (ArrayBuffer.isView(values)) this.escape(values.buffer);
+    }
+    return values;
+  }
+
+  private escape(buffer: ArrayBufferLike): void {
+    if (this.recyclable.delete(buffer)) this.users.delete(buffer);
+  }
+
+  private track(values: tf.backend_util.BackendValues | undefined, delta: number): void {
+    if (!this.recycle || !values || !ArrayBuffer.isView(values)) return;
+    const buffer = values.buffer;
+    if (!this.recyclable.has(buffer)) return;
+    const n = (this.users.get(buffer) ?? 0) + delta;
+    if (n > 0) {
+      this.users.set(buffer, n);
+      return;
+    }
+    this.users.delete(buffer);
+    const whole = new Float32Array(buffer);
+    const list = this.free.get(whole.length) ?? [];
+    if (list.length < MAX_FREE_PER_LENGTH && this.freeBytes + whole.byteLength <= MAX_FREE_BYTES) {
+      list.push(whole);
+      this.free.set(whole.length, list);
+      this.freeBytes += whole.byteLength;
+    } else {
+      this.recyclable.delete(buffer);
+    }
+  }
+
+  override dispose(): void {
+    this.free.clear();
+    this.users.clear();
+    this.freeBytes = 0;
+    super.dispose();
   }
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { requireAddon } from '../native-addon';
-import { broadcastMode, cpuKernel, floatData, sizeOf } from './util';
+import { allocOutput, broadcastMode, cpuKernel, floatData, sizeOf } from './util';
 
 /** Codes of native/elementwise.h BinaryOp. */
 const BINARY_OPS = {
@@ -39,7 +39,7 @@ export function binaryKernelConfig(name: NativeBinaryKernel): tf.KernelConfig {
       const am = broadcastMode(a.shape, outShape);
       const bm = broadcastMode(b.shape, outShape);
       if (am === null || bm === null) return fallback(args);
-      const out = new Float32Array(sizeOf(outShape));
+      const out = allocOutput(backend, sizeOf(outShape));
       addon.binary(op, av, am, bv, bm, out);
       return backend.makeTensorInfo(outShape, 'float32', out);
     },

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { requireAddon } from '../native-addon';
-import { cpuKernel, floatData, sizeOf } from './util';
+import { allocOutput, cpuKernel, floatData, sizeOf } from './util';
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
@@ -66,7 +66,7 @@ export function conv2dKernelConfig(): tf.KernelConfig {
         tf.backend_util.convertConv2DDataFormat(dataFormat),
       );
       if (!usable(info)) return fallback(args);
-      const out = new Float32Array(sizeOf(info.outShape));
+      const out = allocOutput(backend, sizeOf(info.outShape));
       addon.conv2d(0, xv, fv, out, params(info));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
     },
@@ -101,7 +101,7 @@ export function conv2dBackpropInputKernelConfig(): tf.KernelConfig {
         tf.backend_util.convertConv2DDataFormat(dataFormat),
       );
       if (!usable(info) || sizeOf(dy.shape) !== sizeOf(info.outShape)) return fallback(args);
-      const out = new Float32Array(sizeOf(info.inShape));
+      const out = allocOutput(backend, sizeOf(info.inShape));
       addon.conv2d(1, dv, fv, out, params(info));
       return backend.makeTensorInfo(info.inShape, 'float32', out);
     },
@@ -133,7 +133,7 @@ export function conv2dBackpropFilterKernelConfig(): tf.KernelConfig {
         tf.backend_util.convertConv2DDataFormat(dataFormat),
       );
       if (!usable(info) || sizeOf(dy.shape) !== sizeOf(info.outShape)) return fallback(args);
-      const out = new Float32Array(sizeOf(filterShape));
+      const out = allocOutput(backend, sizeOf(filterShape));
       addon.conv2d(2, xv, dv, out, params(info));
       return backend.makeTensorInfo(filterShape, 'float32', out);
     },

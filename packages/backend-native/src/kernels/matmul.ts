@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { type NativeAddon, requireAddon } from '../native-addon';
 import { UNARY_OPS } from './unary';
-import { broadcastMode, cpuKernel, floatData, sizeOf } from './util';
+import { allocOutput, broadcastMode, cpuKernel, floatData, sizeOf } from './util';
 
 interface MatMulPlan {
   outShape: number[];
@@ -52,8 +52,8 @@ function plan(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transpose
   };
 }
 
-function run(addon: NativeAddon, p: MatMulPlan, av: Float32Array, bv: Float32Array, transposeA: boolean, transposeB: boolean): Float32Array {
-  const out = new Float32Array(p.batch * p.m * p.n);
+function run(backend: MathBackendCPU, addon: NativeAddon, p: MatMulPlan, av: Float32Array, bv: Float32Array, transposeA: boolean, transposeB: boolean): Float32Array {
+  const out = allocOutput(backend, p.batch * p.m * p.n);
   addon.sgemm(av, bv, out, p.batch, p.m, p.n, p.k, transposeA, transposeB, p.strideA, p.strideB, false);
   return out;
 }
@@ -73,7 +73,7 @@ export function batchMatMulKernelConfig(): tf.KernelConfig {
       const bv = floatData(backend, b);
       const p = plan(a, b, transposeA, transposeB);
       if (!av || !bv || !p) return fallback(args);
-      return backend.makeTensorInfo(p.outShape, 'float32', run(addon, p, av, bv, transposeA, transposeB));
+      return backend.makeTensorInfo(p.outShape, 'float32', run(backend, addon, p, av, bv, transposeA, transposeB));
     },
   };
 }
@@ -118,7 +118,7 @@ export function fusedMatMulKernelConfig(): tf.KernelConfig {
         // A bias that widens the output's shape, or an odd broadcast, is rare: let the cpu kernel do it.
         if (!biasValues || biasMode === null || bias.shape.length > p.outShape.length) return fallback(args);
       }
-      const out = run(addon, p, av, bv, transposeA, transposeB);
+      const out = run(backend, addon, p, av, bv, transposeA, transposeB);
       if (biasValues && biasMode !== null) addon.binary(0, out, 0, biasValues, biasMode, out);
       if (act !== null) addon.unary(act, out, out, leakyreluAlpha ?? 0.2);
       return backend.makeTensorInfo(p.outShape, 'float32', out);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { requireAddon } from '../native-addon';
-import { cpuKernel, floatData, sizeOf } from './util';
+import { allocOutput, cpuKernel, floatData, sizeOf } from './util';
 
 /**
  * Sum over the trailing axes (per-example sums of log-likelihoods) or the
@@ -32,7 +32,7 @@ export function sumKernelConfig(): tf.KernelConfig {
       const kept = x.shape.filter((_, i) => !axes.includes(i));
       const reduced = sizeOf(axes.map((ax) => x.shape[ax]));
       const keptSize = sizeOf(kept);
-      const out = new Float32Array(keptSize);
+      const out = allocOutput(backend, keptSize);
       if (reduceOuter) addon.sum(xv, out, reduced, keptSize, true);
       else addon.sum(xv, out, keptSize, reduced, false);
       const outShape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : kept;

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { requireAddon } from '../native-addon';
-import { cpuKernel, floatData } from './util';
+import { allocOutput, cpuKernel, floatData } from './util';
 
 /** Codes of native/elementwise.h UnaryOp. */
 export const UNARY_OPS = {
@@ -41,7 +41,7 @@ export function unaryKernelConfig(name: NativeUnaryKernel): tf.KernelConfig {
       if (!xv) return fallback(args);
       // Step's attr is `alpha` (value for x <= 0); LeakyRelu's is `alpha` too.
       const alpha = Number((args.attrs as { alpha?: number } | undefined)?.alpha ?? 0);
-      const out = new Float32Array(xv.length);
+      const out = allocOutput(backend, xv.length);
       addon.unary(op, xv, out, alpha);
       return backend.makeTensorInfo(x.shape, 'float32', out);
     },

@@ -47,3 +47,12 @@ export function broadcastMode(shape: readonly number[], out: readonly number[]):
   if (padded.slice(0, e).every((d, i) => d === out[i])) return BroadcastMode.Stretch;
   return null;
 }
+
+/**
+ * An output array for a native kernel that overwrites all of it: recycled by
+ * NativeBackend where it can be (see backend.ts), else fresh.
+ */
+export function allocOutput(backend: MathBackendCPU, length: number): Float32Array {
+  const b = backend as MathBackendCPU & { allocFloat32?: (n: number) => Float32Array };
+  return typeof b.allocFloat32 === 'function' ? b.allocFloat32(length) : new Float32Array(length);
+}
