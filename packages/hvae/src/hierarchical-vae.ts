@@ -51,6 +51,10 @@ export interface LadderPass {
  * Loss terms (nats per example): `reconstruction`, `kl` (sum over levels),
  * `kl_1` .. `kl_L` (level 1 at the bottom), `elbo`, and `beta` (the KL weight used).
  *
+ * With `batchNorm` (the default) the blocks normalise with batch statistics
+ * in training mode: call `model.eval()` before reconstructing, sampling or
+ * estimating likelihoods so they use the running statistics.
+ *
  * @example
  * const model = createHvae({ variant: 'hvae', inputShape: [784], latentDims: [32, 16, 8], seed: 1 });
  * const { loss, terms } = model.loss({ x }, { step });
@@ -86,8 +90,7 @@ export class HierarchicalVae extends Module implements GenerativeModel {
         ? new ConvDecoder(c.latentDims[0], c.inputShape as [number, number, number], init, {
             hiddenDims: c.convChannels,
             activation: c.activation,
-            // No BatchNorm: train and eval compute the same function, so NLL estimates need no mode care.
-            batchNorm: false,
+            batchNorm: c.batchNorm,
             ...decoderOptions,
           })
         : new MlpDecoder(c.latentDims[0], c.inputShape, init, {
