@@ -90,6 +90,28 @@ describe('saveModel / loadModel', () => {
     await expect(loadModel({} as never)).rejects.toThrow(/tf.io.IOHandler with a load\(\) method/);
   });
 
+  it('saves over HTTP (tf.io.http POSTs multipart form data) to a local server', async () => {
+    const dir = tmp();
+    const server = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const form = await new Response(Buffer.concat(chunks), { headers: { 'content-type': req.headers['content-type']! } }).formData();
+      for (const name of ['model.json', 'model.weights.bin']) writeFileSync(join(dir, name), Buffer.from(await (form.get(name) as Blob).arrayBuffer()));
+      res.writeHead(200).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      await saveModel(model, `http://127.0.0.1:${port}/upload`);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+    expect(readdirSync(dir).sort()).toEqual(['model.json', 'model.weights.bin']);
+    const loaded = await loadModel(dir);
+    expect(weights(loaded)).toEqual(weights(model));
+    loaded.dispose();
+  });
+
   it('loads over HTTP from a local server (tf.io.http)', async () => {
     const dir = tmp();
     await saveModel(model, dir);
