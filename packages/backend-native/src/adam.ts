@@ -78,7 +78,10 @@ export class NativeAdamOptimizer extends tf.Optimizer {
       };
       const w = read(variable);
       const g = read(grad);
-      const out = new Float32Array(n);
+      // On 'native' the new weights come from the backend's recycler: the array the variable held
+      // until now goes back to it when assign() releases it (unless someone read it, see NativeBackend).
+      const alloc = (backend as { allocFloat32?: (len: number) => Float32Array } | null)?.allocFloat32;
+      const out = alloc ? alloc.call(backend, n) : new Float32Array(n);
       if (onNative && addon) {
         addon.adam(w, slot.m, slot.v, g, out, this.beta1, this.beta2, lrT, epsT);
       } else {
