@@ -103,6 +103,21 @@ describe('fit', () => {
     d.dispose();
   });
 
+  it('checkpoints every N steps and every N epochs', async () => {
+    const dir = tmp();
+    await fit(model, source(), { epochs: 3, maxSteps: 10, progress: false, checkpoint: { dir, everySteps: 4, atEnd: false } });
+    const meta = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).userDefinedMetadata.elbo;
+    expect(meta.step).toBe(8);
+    expect(meta.epoch).toBe(1);
+    expect(meta.trainer.batchInEpoch).toBe(2);
+    const dir2 = tmp();
+    const m2 = createModel(config);
+    await fit(m2, source(), { epochs: 3, progress: false, checkpoint: { dir: dir2, everyEpochs: 2, atEnd: false } });
+    m2.dispose();
+    const meta2 = JSON.parse(readFileSync(join(dir2, 'model.json'), 'utf8')).userDefinedMetadata.elbo;
+    expect([meta2.step, meta2.epoch, meta2.trainer.history.length]).toEqual([12, 2, 2]);
+  });
+
   it('NaN guard: a non-finite batch is skipped, the terms are named, the weights kept', async () => {
     const after: number[][][] = [];
     const events: string[] = [];
