@@ -272,6 +272,8 @@ export async function fit(model: GenerativeModel, train: BatchSource, options: F
             else disposeBatch(r.value);
             break;
           }
+          // Throughput counts producing the batch too.
+          const t0 = Date.now();
           const r = it.next();
           if (r.done) {
             complete = true;
@@ -282,7 +284,6 @@ export async function fit(model: GenerativeModel, train: BatchSource, options: F
             disposeBatch(r.value);
             continue;
           }
-          const t0 = Date.now();
           const info = await trainStep(r.value, epoch, b);
           state.acc.seconds += (Date.now() - t0) / 1000;
           state.batchInEpoch = b + 1;
