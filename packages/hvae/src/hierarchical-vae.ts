@@ -2,7 +2,7 @@ import {
   type Batch,
   ConvDecoder,
   type Decoder,
-  type DiagonalGaussian,
+  DiagonalGaussian,
   type Distribution,
   type GenerativeModel,
   type InterpolateOptions,
@@ -256,25 +256,22 @@ export class HierarchicalVae extends Module implements GenerativeModel {
 
   /**
    * Importance log-weights log p(x, z) - log q(z | x) for k ancestral
-   * posterior draws, with the exact hierarchical densities: [k, batch].
+   * posterior draws, with the exact hierarchical densities: [k, batch]. The
+   * bottom-up pass runs once; the k draws go through the top-down path and
+   * the decoder together as k * batch rows.
    * @param x [batch, ...inputShape]
    */
   importanceLogWeights(x: tf.Tensor, k: number): tf.Tensor2D {
     if (!Number.isInteger(k) || k < 1) throw new Error(`hvae: k must be a positive integer, got ${k}`);
     return tf.tidy(() => {
-      const posterior = this.encode(x);
-      const rows: tf.Tensor[] = [];
-      for (let s = 0; s < k; s++) {
-        rows.push(
-          tf.tidy(() => {
-            const steps = posterior.walk((_, q) => q.sample(this.rng));
-            let logW = this.decoder.forward(steps[0].z).logProb(x) as tf.Tensor;
-            for (const st of steps) logW = tf.add(logW, tf.sub(st.p.logProb(st.z), st.q.logProb(st.z)));
-            return logW;
-          }),
-        );
-      }
-      return tf.stack(rows) as tf.Tensor2D;
+      const b = x.shape[0];
+      const tile = (t: tf.Tensor) => tf.tile(t, [k, ...t.shape.slice(1).map(() => 1)]);
+      const hats = this.encode(x).bottomUp.map((g) => new DiagonalGaussian(tile(g.loc), tile(g.logVar)));
+      const steps = new LadderPosterior(hats, this.topDown).walk((_, q) => q.sample(this.rng));
+      let logW = this.decoder.forward(steps[0].z).logProb(tile(x)) as tf.Tensor;
+      for (const st of steps) logW = tf.add(logW, tf.sub(st.p.logProb(st.z), st.q.logProb(st.z)));
+      // Rows are draw-major (row s * b + i is draw s of example i).
+      return tf.reshape(logW, [k, b]) as tf.Tensor2D;
     });
   }
 }
