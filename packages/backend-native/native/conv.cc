@@ -1,5 +1,7 @@
 #include "conv.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -15,14 +17,13 @@ bool isPointwise(const ConvParams& p) {
          p.outH == p.inH && p.outW == p.inW;
 }
 
-// col [batch * outH * outW, kH * kW * inC]; out-of-image taps are zero.
-void im2col(const ConvParams& p, const float* x, float* col) {
+// col [rows of images b0..b1-1, kH * kW * inC] for images [b0, b1); out-of-image taps are zero.
+void im2colImages(const ConvParams& p, const float* x, long b0, long b1, float* col) {
   const long patch = p.kH * p.kW * p.inC;
-  parallelFor(p.batch * p.outH, 4, [&](long lo, long hi) {
-    for (long bo = lo; bo < hi; bo++) {
-      const long b = bo / p.outH, oh = bo % p.outH;
+  for (long b = b0; b < b1; b++) {
+    for (long oh = 0; oh < p.outH; oh++) {
       for (long ow = 0; ow < p.outW; ow++) {
-        float* dst = col + (bo * p.outW + ow) * patch;
+        float* dst = col + (((b - b0) * p.outH + oh) * p.outW + ow) * patch;
         for (long kh = 0; kh < p.kH; kh++) {
           const long ih = oh * p.strideH - p.padTop + kh * p.dilationH;
           for (long kw = 0; kw < p.kW; kw++) {
@@ -37,33 +38,45 @@ void im2col(const ConvParams& p, const float* x, float* col) {
         }
       }
     }
-  });
+  }
 }
 
-// Scatter-adds col back into dx (zeroed here). Parallel over images: their dx are disjoint.
-void col2im(const ConvParams& p, const float* col, float* dx) {
+// Scatter-adds col (rows of images b0..b1-1) into dx, which the caller zeroed.
+void col2imImages(const ConvParams& p, const float* col, long b0, long b1, float* dx) {
   const long patch = p.kH * p.kW * p.inC;
-  const long image = p.inH * p.inW * p.inC;
-  parallelFor(p.batch, 1, [&](long lo, long hi) {
-    std::memset(dx + lo * image, 0, (hi - lo) * image * sizeof(float));
-    for (long b = lo; b < hi; b++) {
-      for (long oh = 0; oh < p.outH; oh++) {
-        for (long ow = 0; ow < p.outW; ow++) {
-          const float* src = col + ((b * p.outH + oh) * p.outW + ow) * patch;
-          for (long kh = 0; kh < p.kH; kh++) {
-            const long ih = oh * p.strideH - p.padTop + kh * p.dilationH;
-            if (ih < 0 || ih >= p.inH) continue;
-            for (long kw = 0; kw < p.kW; kw++) {
-              const long iw = ow * p.strideW - p.padLeft + kw * p.dilationW;
-              if (iw < 0 || iw >= p.inW) continue;
-              const float* s = src + (kh * p.kW + kw) * p.inC;
-              float* d = dx + ((b * p.inH + ih) * p.inW + iw) * p.inC;
-              for (long c = 0; c < p.inC; c++) d[c] += s[c];
-            }
+  for (long b = b0; b < b1; b++) {
+    for (long oh = 0; oh < p.outH; oh++) {
+      for (long ow = 0; ow < p.outW; ow++) {
+        const float* src = col + (((b - b0) * p.outH + oh) * p.outW + ow) * patch;
+        for (long kh = 0; kh < p.kH; kh++) {
+          const long ih = oh * p.strideH - p.padTop + kh * p.dilationH;
+          if (ih < 0 || ih >= p.inH) continue;
+          for (long kw = 0; kw < p.kW; kw++) {
+            const long iw = ow * p.strideW - p.padLeft + kw * p.dilationW;
+            if (iw < 0 || iw >= p.inW) continue;
+            const float* s = src + (kh * p.kW + kw) * p.inC;
+            float* d = dx + ((b * p.inH + ih) * p.inW + iw) * p.inC;
+            for (long c = 0; c < p.inC; c++) d[c] += s[c];
           }
         }
       }
     }
+  }
+}
+
+// col for the whole batch, images split across the pool.
+void im2col(const ConvParams& p, const float* x, float* col) {
+  const long rowsPerImage = p.outH * p.outW * p.kH * p.kW * p.inC;
+  parallelFor(p.batch, 1, [&](long lo, long hi) { im2colImages(p, x, lo, hi, col + lo * rowsPerImage); });
+}
+
+// Scatter-adds col back into dx (zeroed here). Parallel over images: their dx are disjoint.
+void col2im(const ConvParams& p, const float* col, float* dx) {
+  const long image = p.inH * p.inW * p.inC;
+  const long colPerImage = p.outH * p.outW * p.kH * p.kW * p.inC;
+  parallelFor(p.batch, 1, [&](long lo, long hi) {
+    std::memset(dx + lo * image, 0, (hi - lo) * image * sizeof(float));
+    col2imImages(p, col + lo * colPerImage, lo, hi, dx);
   });
 }
 
@@ -75,18 +88,50 @@ std::vector<float>& colScratch(std::size_t n) {
   return buf;
 }
 
+// Per-image ("implicit") mode: each task takes a few whole images, builds
+// their im2col rows in a small thread-local buffer that stays in L2 and runs a
+// single-threaded GEMM on it. The full-batch col matrix (58 MB for a 3x3,
+// 32-channel conv on 64 28x28 images) is never written, which matters most
+// when outC is small and the GEMM is memory-bound. Whole images per task keep
+// col2im's scatter race-free. Used when there are enough images to share out.
+bool perImage(const ConvParams& p) { return p.batch >= 2L * pool().size(); }
+
+// Images per task so one task's col block is about 1 MB.
+long imagesPerTask(const ConvParams& p) {
+  const long perImage = p.outH * p.outW * p.kH * p.kW * p.inC;
+  const long target = 256L * 1024;
+  long n = perImage > 0 ? target / perImage : p.batch;
+  if (n < 1) n = 1;
+  const long maxPerTask = (p.batch + 2L * pool().size() - 1) / (2L * pool().size());
+  return n < maxPerTask ? n : (maxPerTask > 0 ? maxPerTask : 1);
+}
+
 }  // namespace
 
 void conv2dForward(const ConvParams& p, const float* x, const float* w, float* y) {
   const long rows = p.batch * p.outH * p.outW;
   const long patch = p.kH * p.kW * p.inC;
-  const float* col = x;
-  if (!isPointwise(p)) {
-    std::vector<float>& buf = colScratch(static_cast<std::size_t>(rows) * patch);
-    im2col(p, x, buf.data());
-    col = buf.data();
+  if (isPointwise(p)) {
+    sgemm(rows, p.outC, patch, matRef(x, rows, patch, false), matRef(w, patch, p.outC, false), y, p.outC, false);
+    return;
   }
-  sgemm(rows, p.outC, patch, matRef(col, rows, patch, false), matRef(w, patch, p.outC, false), y, p.outC, false);
+  if (perImage(p)) {
+    const long step = imagesPerTask(p);
+    const long tasks = (p.batch + step - 1) / step;
+    const long rowsPerImage = p.outH * p.outW;
+    pool().run(static_cast<int>(tasks), [&](int t) {
+      const long b0 = t * step, b1 = std::min(p.batch, b0 + step);
+      const long r = (b1 - b0) * rowsPerImage;
+      std::vector<float>& buf = colScratch(static_cast<std::size_t>(r) * patch);
+      im2colImages(p, x, b0, b1, buf.data());
+      sgemm(r, p.outC, patch, matRef(buf.data(), r, patch, false), matRef(w, patch, p.outC, false),
+            y + b0 * rowsPerImage * p.outC, p.outC, false, true);
+    });
+    return;
+  }
+  std::vector<float>& buf = colScratch(static_cast<std::size_t>(rows) * patch);
+  im2col(p, x, buf.data());
+  sgemm(rows, p.outC, patch, matRef(buf.data(), rows, patch, false), matRef(w, patch, p.outC, false), y, p.outC, false);
 }
 
 void conv2dBackpropInput(const ConvParams& p, const float* dy, const float* w, float* dx) {
@@ -97,6 +142,22 @@ void conv2dBackpropInput(const ConvParams& p, const float* dy, const float* w, f
     sgemm(rows, patch, p.outC, matRef(dy, rows, p.outC, false), matRef(w, patch, p.outC, true), dx, patch, false);
     return;
   }
+  if (perImage(p)) {
+    const long step = imagesPerTask(p);
+    const long tasks = (p.batch + step - 1) / step;
+    const long rowsPerImage = p.outH * p.outW;
+    const long image = p.inH * p.inW * p.inC;
+    pool().run(static_cast<int>(tasks), [&](int t) {
+      const long b0 = t * step, b1 = std::min(p.batch, b0 + step);
+      const long r = (b1 - b0) * rowsPerImage;
+      std::vector<float>& buf = colScratch(static_cast<std::size_t>(r) * patch);
+      sgemm(r, patch, p.outC, matRef(dy + b0 * rowsPerImage * p.outC, r, p.outC, false),
+            matRef(w, patch, p.outC, true), buf.data(), patch, false, true);
+      std::memset(dx + b0 * image, 0, (b1 - b0) * image * sizeof(float));
+      col2imImages(p, buf.data(), b0, b1, dx);
+    });
+    return;
+  }
   std::vector<float>& buf = colScratch(static_cast<std::size_t>(rows) * patch);
   sgemm(rows, patch, p.outC, matRef(dy, rows, p.outC, false), matRef(w, patch, p.outC, true), buf.data(), patch, false);
   col2im(p, buf.data(), dx);
@@ -105,14 +166,41 @@ void conv2dBackpropInput(const ConvParams& p, const float* dy, const float* w, f
 void conv2dBackpropFilter(const ConvParams& p, const float* x, const float* dy, float* dw) {
   const long rows = p.batch * p.outH * p.outW;
   const long patch = p.kH * p.kW * p.inC;
-  const float* col = x;
-  if (!isPointwise(p)) {
-    std::vector<float>& buf = colScratch(static_cast<std::size_t>(rows) * patch);
-    im2col(p, x, buf.data());
-    col = buf.data();
+  if (isPointwise(p)) {
+    sgemm(patch, p.outC, rows, matRef(x, rows, patch, true), matRef(dy, rows, p.outC, false), dw, p.outC, false);
+    return;
   }
+  if (perImage(p)) {
+    // Each task sums its images' contributions into its own partial dW; the partials are added at the end.
+    const long step = imagesPerTask(p);
+    const long tasks = (p.batch + step - 1) / step;
+    const long rowsPerImage = p.outH * p.outW;
+    const long wsize = patch * p.outC;
+    const long parts = std::min<long>(tasks, pool().size());
+    std::vector<float> partial(static_cast<std::size_t>(parts) * wsize, 0.f);
+    std::atomic<long> nextTask{0};
+    pool().run(static_cast<int>(parts), [&](int t) {
+      float* acc = partial.data() + t * wsize;
+      for (long task = nextTask.fetch_add(1); task < tasks; task = nextTask.fetch_add(1)) {
+        const long b0 = task * step, b1 = std::min(p.batch, b0 + step);
+        const long r = (b1 - b0) * rowsPerImage;
+        std::vector<float>& buf = colScratch(static_cast<std::size_t>(r) * patch);
+        im2colImages(p, x, b0, b1, buf.data());
+        sgemm(patch, p.outC, r, matRef(buf.data(), r, patch, true),
+              matRef(dy + b0 * rowsPerImage * p.outC, r, p.outC, false), acc, p.outC, true, true);
+      }
+    });
+    std::memcpy(dw, partial.data(), wsize * sizeof(float));
+    for (long t = 1; t < parts; t++) {
+      const float* q = partial.data() + t * wsize;
+      for (long i = 0; i < wsize; i++) dw[i] += q[i];
+    }
+    return;
+  }
+  std::vector<float>& buf = colScratch(static_cast<std::size_t>(rows) * patch);
+  im2col(p, x, buf.data());
   // dw [patch, outC] = col^T [patch, rows] * dy [rows, outC]
-  sgemm(patch, p.outC, rows, matRef(col, rows, patch, true), matRef(dy, rows, p.outC, false), dw, p.outC, false);
+  sgemm(patch, p.outC, rows, matRef(buf.data(), rows, patch, true), matRef(dy, rows, p.outC, false), dw, p.outC, false);
 }
 
 }  // namespace elbo

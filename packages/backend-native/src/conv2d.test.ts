@@ -32,6 +32,9 @@ const cases: Case[] = [
   { x: [2, 6, 5, 2], k: [3, 3], outC: 3, stride: 1, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
   // A long reduction for the filter gradient (K-split path of the GEMM).
   { x: [16, 28, 28, 1], k: [3, 3], outC: 8, stride: 2, pad: 'same' },
+  // Enough images for the per-image (implicit im2col) path on up to 16 threads.
+  { x: [33, 5, 6, 2], k: [3, 3], outC: 3, stride: 2, pad: 'same' },
+  { x: [33, 7, 6, 3], k: [3, 2], outC: 1, stride: 1, pad: 'valid' },
 ];
 
 describe('Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter match the cpu backend', () => {
@@ -56,12 +59,12 @@ describe('Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter match the cpu bac
     });
   }
 
-  it('conv2dTranspose (stride 2, same and valid) forward and gradients', () => {
-    for (const pad of ['same', 'valid'] as const) {
-      const xShape = [2, 4, 5, 3];
+  it('conv2dTranspose (stride 2, same and valid, batch 2 and 33) forward and gradients', () => {
+    for (const [pad, batch] of [['same', 2], ['valid', 2], ['same', 33]] as const) {
+      const xShape = [batch, 4, 5, 3];
       const wShape = [3, 3, 2, 3]; // [k, k, outC, inC]
-      const outShape: [number, number, number, number] = pad === 'same' ? [2, 8, 10, 2] : [2, 9, 11, 2];
-      const x = { shape: xShape, values: randomArray(rng, 2 * 4 * 5 * 3) };
+      const outShape: [number, number, number, number] = pad === 'same' ? [batch, 8, 10, 2] : [batch, 9, 11, 2];
+      const x = { shape: xShape, values: randomArray(rng, batch * 4 * 5 * 3) };
       const w = { shape: wShape, values: randomArray(rng, 3 * 3 * 2 * 3) };
       const r = onBoth([x, w], (xt, wt) => {
         const f = (a: tf.Tensor, b: tf.Tensor) => tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, outShape, 2, pad);
