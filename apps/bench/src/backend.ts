@@ -1,0 +1,24 @@
+import { type BackendChoice, useBackend } from '@elbo/core';
+
+/**
+ * Activate a backend for the bench. The native backend is a dependency of the
+ * bench, imported here first so core's useBackend finds it registered (if its
+ * addon cannot load, 'auto' falls back and says why).
+ */
+export async function selectBackend(name: string): Promise<BackendChoice> {
+  let nativeError: string | undefined;
+  if (name === 'auto' || name === 'native') {
+    try {
+      await import('@elbo/backend-native');
+    } catch (e) {
+      nativeError = (e as Error).message.split('\n')[0];
+    }
+  }
+  try {
+    const choice = await useBackend(name);
+    if (nativeError && name === 'auto') choice.skipped.unshift({ name: 'native', reason: nativeError });
+    return choice;
+  } catch (e) {
+    throw new Error(`${(e as Error).message}${nativeError ? ` (native: ${nativeError})` : ''}`);
+  }
+}

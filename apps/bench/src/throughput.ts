@@ -1,0 +1,109 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { Flags } from './commands';
+import { intFlag } from './commands';
+import { UsageError } from './errors';
+
+interface Row {
+  model: string;
+  runtime: string;
+  samplesPerSec: number;
+  msPerStep: number;
+  /** Peak resident memory of the measuring process so far, MiB (the tfjs rows share one process). */
+  peakRssMiB?: number;
+  note?: string;
+}
+
+function torchScript(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('@elbo/backend-native/package.json')), 'scripts', 'torch_bench.py');
+}
+
+/** Does python3 have torch? */
+function torchAvailable(): { ok: boolean; why?: string } {
+  const r = spawnSync('python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  if (r.error) return { ok: false, why: `python3 not runnable (${r.error.message})` };
+  if (r.status !== 0) return { ok: false, why: 'python3 has no torch (Debian: apt-get install python3-torch libopenblas0-pthread)' };
+  return { ok: true };
+}
+
+/**
+ * samples/s of the two reference models (MLP VAE 784-400-400-20 batch 128,
+ * conv VAE batch 64) per tfjs backend, measured by @elbo/backend-native's
+ * benchmark code in this process, and, with --reference pytorch, the same
+ * models in PyTorch run from this command, interleaved (A B A B) because this
+ * VM's speed drifts; the ratio is per round.
+ */
+export async function runThroughput(flags: Flags, log: (line: string) => void): Promise<number> {
+  const reference = flags.reference;
+  if (reference !== undefined && reference !== 'pytorch') throw new UsageError(`--reference must be pytorch, got ${JSON.stringify(reference)}`);
+  const backends = (flags.backends ?? 'native').split(',').map((s) => s.trim()).filter(Boolean);
+  const known = ['native', 'cpu', 'wasm', 'tensorflow'];
+  for (const b of backends) if (!known.includes(b)) throw new UsageError(`unknown backend "${b}" in --backends (known: ${known.join(', ')})`);
+  const steps = intFlag(flags, 'steps', 20, 1)!;
+  const rounds = 2;
+  let bench: typeof import('@elbo/backend-native/bench');
+  try {
+    await import('@elbo/backend-native');
+    bench = await import('@elbo/backend-native/bench');
+  } catch (e) {
+    throw new UsageError(`the throughput benchmark needs @elbo/backend-native: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const { useBackend } = await import('@elbo/core');
+  const torch = reference === 'pytorch' ? torchAvailable() : { ok: false, why: 'not requested' };
+  if (reference === 'pytorch' && !torch.ok) log(`PyTorch reference unavailable: ${torch.why}`);
+  const rows: Row[] = [];
+  for (const model of ['mlp', 'conv'] as const) {
+    for (let round = 0; round < rounds; round++) {
+      for (const backend of backends) {
+        try {
+          await useBackend(backend);
+        } catch (e) {
+          if (round === 0) rows.push({ model, runtime: `tfjs-${backend}`, samplesPerSec: Number.NaN, msPerStep: Number.NaN, note: (e as Error).message.split('\n')[0] });
+          continue;
+        }
+        // The stock cpu backend is ~100x slower: a few steps are enough to measure it.
+        const n = backend === 'cpu' ? Math.min(steps, 3) : steps;
+        const r = await bench.measureThroughput({ model, backend, steps: n, warmup: backend === 'cpu' ? 1 : 3, optimizer: backend === 'native' ? 'native' : 'tfjs' });
+        rows.push({ model, runtime: `tfjs-${backend}`, samplesPerSec: r.samplesPerSec, msPerStep: r.msPerStep, peakRssMiB: process.resourceUsage().maxRSS / 1024 });
+        log(`round ${round + 1} ${model} tfjs-${backend}: ${r.samplesPerSec.toFixed(0)} samples/s`);
+      }
+      if (torch.ok) {
+        // Run the script in-process under python so its peak RSS can be read afterwards.
+        const wrapper = [
+          'import json, resource, runpy, sys',
+          'sys.argv = sys.argv[1:]',
+          "runpy.run_path(sys.argv[0], run_name='__main__')",
+          "print(json.dumps({'peakRssMiB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))",
+        ].join('\n');
+        const out = execFileSync('python3', ['-c', wrapper, torchScript(), model, String(steps), '3'], {
+          encoding: 'utf8',
+          env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+        });
+        const lines = out.trim().split('\n');
+        const r = JSON.parse(lines[lines.length - 2]) as { samplesPerSec: number; msPerStep: number };
+        const mem = JSON.parse(lines[lines.length - 1]) as { peakRssMiB: number };
+        rows.push({ model, runtime: 'pytorch', samplesPerSec: r.samplesPerSec, msPerStep: r.msPerStep, peakRssMiB: mem.peakRssMiB });
+        log(`round ${round + 1} ${model} pytorch: ${r.samplesPerSec.toFixed(0)} samples/s`);
+      }
+    }
+  }
+  const table = ['| model | runtime | samples/s (per round) | ratio to PyTorch (per round) | peak RSS MiB |', '|---|---|---|---|---|'];
+  for (const model of ['mlp', 'conv']) {
+    const torchRows = rows.filter((r) => r.model === model && r.runtime === 'pytorch');
+    for (const runtime of [...new Set(rows.filter((r) => r.model === model).map((r) => r.runtime))]) {
+      const mine = rows.filter((r) => r.model === model && r.runtime === runtime);
+      const speeds = mine.map((r) => (Number.isFinite(r.samplesPerSec) ? r.samplesPerSec.toFixed(0) : `n/a (${r.note})`)).join(' / ');
+      const ratios = runtime === 'pytorch' || torchRows.length === 0 ? '' : mine.map((r, i) => (torchRows[i] ? (r.samplesPerSec / torchRows[i].samplesPerSec).toFixed(2) : '')).join(' / ');
+      const rss = Math.max(...mine.map((r) => r.peakRssMiB ?? Number.NaN));
+      table.push(`| ${model} | ${runtime} | ${speeds} | ${ratios} | ${Number.isFinite(rss) ? rss.toFixed(0) : 'n/a'} |`);
+    }
+  }
+  const dir = join(flags.runs ?? 'runs', flags.name ?? 'throughput');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'throughput.json'), `${JSON.stringify(rows, null, 2)}\n`);
+  writeFileSync(join(dir, 'report.md'), `# throughput\n\n${table.join('\n')}\n`);
+  log(table.join('\n'));
+  return 0;
+}
