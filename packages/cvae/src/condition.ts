@@ -58,7 +58,9 @@ export function conditionRows(condition: ConditionInput | undefined, spec: Condi
             ? (condition.dataSync() as Float32Array | Int32Array | Uint8Array)
             : (condition as number[]);
       checkLabels(labels, numClasses as number, who);
-      rows = tf.oneHot(tf.tensor1d(Array.from(labels), 'int32'), numClasses as number, 1, 0, 'float32');
+      // int32 one-hot then a cast: tfjs-backend-wasm 4.22's OneHot with dtype 'float32' writes the int bit
+      // pattern (1 reads as 1.4e-45), which silently turns the condition off.
+      rows = tf.cast(tf.oneHot(tf.tensor1d(Array.from(labels), 'int32'), numClasses as number), 'float32');
     } else if (condition instanceof tf.Tensor) {
       if (condition.rank > 2) throw new Error(`${who}: condition must be ${expects}, got a tensor of shape [${condition.shape.join(', ')}]`);
       rows = tf.cast(condition.rank === 1 ? tf.reshape(condition, [1, -1]) : condition, 'float32');

@@ -10,7 +10,7 @@ import { mnistSlice } from './test-support/mnist-slice';
  * pass this (checked below), so the test measures learned conditioning.
  */
 describe('trained conditioning', () => {
-  it('samples for digit d are nearest to the class-d mean image for at least 8 of 10 digits (9 measured)', () => {
+  it('samples for digit d are nearest to the class-d mean image for at least 8 of 10 digits (9 measured)', { timeout: 240_000 }, () => {
     const n = 1000;
     const { images, labels } = mnistSlice(n);
     const classMeans = Array.from({ length: 10 }, () => new Float64Array(784));
