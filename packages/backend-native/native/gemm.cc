@@ -239,6 +239,42 @@ void packB(const KernelInfo& ki, MatRef B, long pc, long kc, long jc, long nc, f
   }
 }
 
+// Matrix-vector product (N == 1), e.g. a conv with one output channel: the
+// packed path would pad the single column to a full NR-wide micro-tile and do
+// NR times the work. Dot products when rows of op(A) are contiguous, axpy
+// sweeps when its columns are.
+void gemvSerial(long M, long K, MatRef A, MatRef B, float* C, std::ptrdiff_t ldc, bool accumulate) {
+  if (A.cs == 1) {
+    for (long i = 0; i < M; i++) {
+      const float* a = A.data + i * A.rs;
+      // Eight partial sums: independent chains the compiler can vectorise without reassociating.
+      float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      long k = 0;
+      if (B.rs == 1) {
+        for (; k + 8 <= K; k += 8)
+          for (int u = 0; u < 8; u++) s[u] += a[k + u] * B.data[k + u];
+      }
+      for (; k < K; k++) s[0] += a[k] * B.data[k * B.rs];
+      const float sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+      C[i * ldc] = accumulate ? C[i * ldc] + sum : sum;
+    }
+    return;
+  }
+  thread_local std::vector<float> acc;
+  acc.assign(static_cast<std::size_t>(M), 0.f);
+  float* c = acc.data();
+  for (long k = 0; k < K; k++) {
+    const float b = B.data[k * B.rs];
+    const float* a = A.data + k * A.cs;
+    if (A.rs == 1) {
+      for (long i = 0; i < M; i++) c[i] += a[i] * b;
+    } else {
+      for (long i = 0; i < M; i++) c[i] += a[i * A.rs] * b;
+    }
+  }
+  for (long i = 0; i < M; i++) C[i * ldc] = accumulate ? C[i * ldc] + c[i] : c[i];
+}
+
 // One thread's blocked GEMM over a sub-rectangle of C.
 void gemmSerial(const KernelInfo& ki, long M, long N, long K, MatRef A, MatRef B, float* C, std::ptrdiff_t ldc,
                 bool accumulate) {
@@ -246,6 +282,10 @@ void gemmSerial(const KernelInfo& ki, long M, long N, long K, MatRef A, MatRef B
   if (K <= 0) {
     if (!accumulate)
       for (long i = 0; i < M; i++) std::memset(C + i * ldc, 0, N * sizeof(float));
+    return;
+  }
+  if (N == 1) {
+    gemvSerial(M, K, A, B, C, ldc, accumulate);
     return;
   }
   thread_local Scratch scratchA, scratchB;
