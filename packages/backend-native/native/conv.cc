@@ -88,6 +88,108 @@ std::vector<float>& colScratch(std::size_t n) {
   return buf;
 }
 
+// Direct loops for convolutions with very few output channels (a decoder's
+// output conv to 1 or 3 channels): as GEMMs they are matrix-vector products
+// whose im2col matrix (the whole cost) is written and read once for a few
+// flops per element; here every tap is an inner loop over inC instead.
+constexpr long kDirectMaxOutC = 4;
+bool useDirect(const ConvParams& p) { return p.outC <= kDirectMaxOutC; }
+
+// Calls fn(b, oh, ow, kh, kw, xOffset) for every in-image tap of images [b0, b1).
+template <class F>
+void forEachTap(const ConvParams& p, long b0, long b1, F&& fn) {
+  for (long b = b0; b < b1; b++)
+    for (long oh = 0; oh < p.outH; oh++)
+      for (long ow = 0; ow < p.outW; ow++)
+        for (long kh = 0; kh < p.kH; kh++) {
+          const long ih = oh * p.strideH - p.padTop + kh * p.dilationH;
+          if (ih < 0 || ih >= p.inH) continue;
+          for (long kw = 0; kw < p.kW; kw++) {
+            const long iw = ow * p.strideW - p.padLeft + kw * p.dilationW;
+            if (iw < 0 || iw >= p.inW) continue;
+            fn(((b * p.outH + oh) * p.outW + ow), (kh * p.kW + kw), ((b * p.inH + ih) * p.inW + iw) * p.inC);
+          }
+        }
+}
+
+void directForward(const ConvParams& p, const float* x, const float* w, float* y) {
+  const long C = p.inC, O = p.outC;
+  parallelFor(p.batch, 1, [&](long lo, long hi) {
+    std::memset(y + lo * p.outH * p.outW * O, 0, (hi - lo) * p.outH * p.outW * O * sizeof(float));
+    forEachTap(p, lo, hi, [&](long row, long tap, long xo) {
+      const float* xv = x + xo;
+      const float* wt = w + tap * C * O;
+      float* yv = y + row * O;
+      if (O == 1) {
+        // Eight partial sums so the dot product vectorises without reassociation.
+        float s8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        long c = 0;
+        for (; c + 8 <= C; c += 8)
+          for (int u = 0; u < 8; u++) s8[u] += xv[c + u] * wt[c + u];
+        float s = ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7]));
+        for (; c < C; c++) s += xv[c] * wt[c];
+        yv[0] += s;
+        return;
+      }
+      for (long o = 0; o < O; o++) {
+        float s = 0.f;
+        for (long c = 0; c < C; c++) s += xv[c] * wt[c * O + o];
+        yv[o] += s;
+      }
+    });
+  });
+}
+
+void directBackpropInput(const ConvParams& p, const float* dy, const float* w, float* dx) {
+  const long C = p.inC, O = p.outC;
+  const long image = p.inH * p.inW * C;
+  parallelFor(p.batch, 1, [&](long lo, long hi) {
+    std::memset(dx + lo * image, 0, (hi - lo) * image * sizeof(float));
+    forEachTap(p, lo, hi, [&](long row, long tap, long xo) {
+      const float* g = dy + row * O;
+      const float* wt = w + tap * C * O;
+      float* d = dx + xo;
+      if (O == 1) {
+        const float g0 = g[0];
+        for (long c = 0; c < C; c++) d[c] += g0 * wt[c];
+        return;
+      }
+      for (long o = 0; o < O; o++) {
+        const float go = g[o];
+        for (long c = 0; c < C; c++) d[c] += go * wt[c * O + o];
+      }
+    });
+  });
+}
+
+void directBackpropFilter(const ConvParams& p, const float* x, const float* dy, float* dw) {
+  const long C = p.inC, O = p.outC;
+  const long wsize = p.kH * p.kW * C * O;
+  const long parts = std::min<long>(p.batch, pool().size());
+  std::vector<float> partial(static_cast<std::size_t>(parts) * wsize, 0.f);
+  pool().run(static_cast<int>(parts), [&](int t) {
+    const long b0 = p.batch * t / parts, b1 = p.batch * (t + 1) / parts;
+    float* acc = partial.data() + t * wsize;
+    forEachTap(p, b0, b1, [&](long row, long tap, long xo) {
+      const float* xv = x + xo;
+      const float* g = dy + row * O;
+      float* a = acc + tap * C * O;
+      if (O == 1) {
+        const float g0 = g[0];
+        for (long c = 0; c < C; c++) a[c] += xv[c] * g0;
+      } else {
+        for (long c = 0; c < C; c++)
+          for (long o = 0; o < O; o++) a[c * O + o] += xv[c] * g[o];
+      }
+    });
+  });
+  std::memcpy(dw, partial.data(), wsize * sizeof(float));
+  for (long t = 1; t < parts; t++) {
+    const float* q = partial.data() + t * wsize;
+    for (long i = 0; i < wsize; i++) dw[i] += q[i];
+  }
+}
+
 // Per-image ("implicit") mode: each task takes a few whole images, builds
 // their im2col rows in a small thread-local buffer that stays in L2 and runs a
 // single-threaded GEMM on it. The full-batch col matrix (58 MB for a 3x3,
@@ -113,6 +215,10 @@ void conv2dForward(const ConvParams& p, const float* x, const float* w, float* y
   const long patch = p.kH * p.kW * p.inC;
   if (isPointwise(p)) {
     sgemm(rows, p.outC, patch, matRef(x, rows, patch, false), matRef(w, patch, p.outC, false), y, p.outC, false);
+    return;
+  }
+  if (useDirect(p)) {
+    directForward(p, x, w, y);
     return;
   }
   if (perImage(p)) {
@@ -142,6 +248,10 @@ void conv2dBackpropInput(const ConvParams& p, const float* dy, const float* w, f
     sgemm(rows, patch, p.outC, matRef(dy, rows, p.outC, false), matRef(w, patch, p.outC, true), dx, patch, false);
     return;
   }
+  if (useDirect(p)) {
+    directBackpropInput(p, dy, w, dx);
+    return;
+  }
   if (perImage(p)) {
     const long step = imagesPerTask(p);
     const long tasks = (p.batch + step - 1) / step;
@@ -168,6 +278,10 @@ void conv2dBackpropFilter(const ConvParams& p, const float* x, const float* dy, 
   const long patch = p.kH * p.kW * p.inC;
   if (isPointwise(p)) {
     sgemm(patch, p.outC, rows, matRef(x, rows, patch, true), matRef(dy, rows, p.outC, false), dw, p.outC, false);
+    return;
+  }
+  if (useDirect(p)) {
+    directBackpropFilter(p, x, dy, dw);
     return;
   }
   if (perImage(p)) {
