@@ -19,7 +19,8 @@ describe('MaskedConv2d', () => {
     const conv = new MaskedConv2d(cin, cout, [h, w], taps, new Rng(1));
     const rng = new Rng(2);
     const x = Array.from({ length: h * w * b * cin }, () => rng.normal());
-    const got = tf.tidy(() => Array.from(conv.apply(tf.tensor3d(x, [h * w, b, cin])).dataSync()));
+    // Channel-major layout: x [cin, P, b], kernel [cout, T, cin], y [cout, P, b].
+    const got = tf.tidy(() => Array.from(conv.apply(tf.tensor3d(x, [cin, h * w, b])).dataSync()));
     const k = conv.kernel.dataSync();
     const bias = conv.bias.dataSync();
     for (let i = 0; i < h; i++) {
@@ -31,9 +32,9 @@ describe('MaskedConv2d', () => {
               const si = i + dy;
               const sj = j + dx;
               if (si < 0 || si >= h || sj < 0 || sj >= w) return;
-              for (let c = 0; c < cin; c++) want += x[((si * w + sj) * b + n) * cin + c] * k[(t * cin + c) * cout + o];
+              for (let c = 0; c < cin; c++) want += x[(c * h * w + si * w + sj) * b + n] * k[(o * taps.length + t) * cin + c];
             });
-            expect(got[((i * w + j) * b + n) * cout + o]).toBeCloseTo(want, 4);
+            expect(got[(o * h * w + i * w + j) * b + n]).toBeCloseTo(want, 4);
           }
         }
       }

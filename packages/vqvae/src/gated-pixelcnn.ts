@@ -13,16 +13,23 @@ export interface GatedPixelCnnOptions {
   outputHidden?: number;
 }
 
+/** tanh(a) * sigmoid(b) for x = [a; b] split on the (leading, contiguous) channel axis. */
 function gate(x: tf.Tensor): tf.Tensor {
-  const c = x.shape[x.rank - 1] / 2;
-  const [a, b] = tf.split(x, [c, c], -1);
+  const c = x.shape[0] / 2;
+  const [a, b] = tf.split(x, [c, c], 0);
   return tf.mul(tf.tanh(a), tf.sigmoid(b));
 }
 
-/** 1x1 convolution on position-major [P, batch, C] tensors, via core's Dense. */
-function pointwise(layer: Dense, x: tf.Tensor): tf.Tensor {
-  const [p, b, c] = x.shape;
-  return tf.reshape(layer.apply(tf.reshape(x, [p * b, c])), [p, b, layer.outFeatures]);
+/**
+ * 1x1 convolution on channel-major [C, P, batch] tensors with a core Dense's
+ * kernel [C, C'] and bias: W^T X needs no transpose of the activations.
+ */
+function pointwise(layer: Dense, x: tf.Tensor, activation?: 'relu'): tf.Tensor {
+  const [c, p, b] = x.shape;
+  let y = tf.matMul(layer.kernel as tf.Tensor2D, tf.reshape(x, [c, p * b]), true, false);
+  if (layer.bias) y = tf.add(y, tf.reshape(layer.bias, [-1, 1]));
+  if (activation === 'relu') y = tf.relu(y);
+  return tf.reshape(y, [layer.outFeatures, p, b]);
 }
 
 /**
@@ -54,7 +61,7 @@ export class GatedLayer extends Module {
     this.horizontalOut = this.addModule('horizontalOut', new Dense(channels, channels, rng));
   }
 
-  /** @param v, h [P, batch, channels] -> the next layer's [v, h] */
+  /** @param v, h [channels, P, batch] (channel-major) -> the next layer's [v, h] */
   apply(v: tf.Tensor, h: tf.Tensor): [tf.Tensor, tf.Tensor] {
     return tf.tidy(() => {
       const vPre = this.vertical.apply(v);
@@ -102,7 +109,7 @@ export class GatedPixelCnn extends Module {
     this.embedding = this.addParameter('embedding', tf.randomNormal([numCodes, this.channels], 0, 1, 'float32', rng.nextSeed()));
     const container = this.addModule('layers', new LayerList());
     for (let i = 0; i < n; i++) this.layers.push(container.add(String(i), new GatedLayer(this.channels, grid, kernelSize, i === 0 ? 'A' : 'B', rng)));
-    this.out1 = this.addModule('out1', new Dense(this.channels, hidden, rng, { activation: 'relu' }));
+    this.out1 = this.addModule('out1', new Dense(this.channels, hidden, rng));
     this.out2 = this.addModule('out2', new Dense(hidden, numCodes, rng));
   }
 
@@ -124,13 +131,15 @@ export class GatedPixelCnn extends Module {
       }
       const b = oneHot.shape[0];
       const p = this.positions;
+      // [batch, P, K] -> [P * batch, K]: the one transpose, of the small one-hot input.
       const pm = tf.reshape(tf.transpose(tf.reshape(oneHot, [b, p, this.numCodes]), [1, 0, 2]), [p * b, this.numCodes]);
-      const x = tf.reshape(tf.matMul(pm, this.embedding), [p, b, this.channels]);
+      const x = tf.reshape(tf.matMul(this.embedding as tf.Tensor2D, pm, true, true), [this.channels, p, b]);
       let v: tf.Tensor = x;
       let hs: tf.Tensor = x;
       for (const layer of this.layers) [v, hs] = layer.apply(v, hs);
-      const logits = this.out2.apply(this.out1.apply(tf.reshape(tf.relu(hs), [p * b, this.channels])));
-      return tf.reshape(tf.transpose(tf.reshape(logits, [p, b, this.numCodes]), [1, 0, 2]), [b, h, w, this.numCodes]) as tf.Tensor4D;
+      const logits = pointwise(this.out2, pointwise(this.out1, tf.relu(hs), 'relu'));
+      // [K, P, batch] -> [batch, P, K]
+      return tf.reshape(tf.transpose(logits, [2, 1, 0]), [b, h, w, this.numCodes]) as tf.Tensor4D;
     });
   }
 

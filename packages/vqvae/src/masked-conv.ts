@@ -27,17 +27,20 @@ export function gatedTaps(kernelSize: number, mask: 'A' | 'B'): { vertical: Tap[
 
 /**
  * A masked 2-D convolution over a fixed H x W grid, stride 1, zero padding:
- * y[i, j] = b + sum over taps t of x[i + dy_t, j + dx_t] W_t. The mask is the
+ * y[i, j] = b + sum over taps t of W_t x[i + dy_t, j + dx_t]. The mask is the
  * tap list itself: a masked-out kernel position is simply not a tap, so it has
  * no weight and can never pass information.
  *
- * Layout: position-major [P, batch, C] with P = H * W in raster order, so both
- * the spatial shift and the channel mixing are plain matrix products (fast on
- * every backend; tfjs-backend-cpu's conv2d filter gradient is orders of
- * magnitude slower than matMul). The shift is a constant 0/1 matrix
- * S [T * P, P] with S[t * P + p, q] = 1 when q is p shifted by tap t.
+ * Layout: channel-major [C, P, batch] with P = H * W in raster order. Both the
+ * channel mixing and the spatial shift are then matrix products with no
+ * transposes: Y = W [outC * T, inC] . X [inC, P * batch], viewed as
+ * [outC, T * P, batch], then the constant 0/1 shift matrix
+ * S [P, T * P] (S[p, t * P + q] = 1 when q is p moved by tap t) sums the taps:
+ * out = S . Y, broadcast over outC. Splitting channels (the gates) is a
+ * contiguous slice. tfjs-backend-cpu's conv2d filter gradient, strided slices
+ * and transposes are orders of magnitude slower than this on the cpu backend.
  *
- * Variables: `kernel` [T, inChannels, outChannels], `bias` [outChannels].
+ * Variables: `kernel` [outChannels, T, inChannels], `bias` [outChannels].
  */
 export class MaskedConv2d extends Module {
   readonly kernel: tf.Variable;
@@ -64,41 +67,40 @@ export class MaskedConv2d extends Module {
     this.taps = taps.map(([dy, dx]) => [dy, dx] as Tap);
     const [h, w] = grid;
     const p = h * w;
-    const s = new Float32Array(this.taps.length * p * p);
-    this.taps.forEach(([dy, dx], t) => {
+    const t = this.taps.length;
+    const s = new Float32Array(p * t * p);
+    this.taps.forEach(([dy, dx], k) => {
       for (let i = 0; i < h; i++) {
         for (let j = 0; j < w; j++) {
           const si = i + dy;
           const sj = j + dx;
-          if (si >= 0 && si < h && sj >= 0 && sj < w) s[(t * p + i * w + j) * p + si * w + sj] = 1;
+          if (si >= 0 && si < h && sj >= 0 && sj < w) s[(i * w + j) * t * p + k * p + si * w + sj] = 1;
         }
       }
     });
-    this.shift = tf.keep(tf.tensor2d(s, [this.taps.length * p, p]));
+    this.shift = tf.keep(tf.tensor2d(s, [p, t * p]));
     // PyTorch's default: U(-1/sqrt(fanIn), 1/sqrt(fanIn)), fanIn = taps * inChannels.
-    const bound = 1 / Math.sqrt(this.taps.length * inChannels);
-    this.kernel = this.addParameter('kernel', tf.randomUniform([this.taps.length, inChannels, outChannels], -bound, bound, 'float32', rng.nextSeed()));
+    const bound = 1 / Math.sqrt(t * inChannels);
+    this.kernel = this.addParameter('kernel', tf.randomUniform([outChannels, t, inChannels], -bound, bound, 'float32', rng.nextSeed()));
     this.bias = this.addParameter('bias', tf.randomUniform([outChannels], -bound, bound, 'float32', rng.nextSeed()));
   }
 
   /**
-   * @param x [P, batch, inChannels] (position-major, P = H * W)
-   * @returns [P, batch, outChannels]
+   * @param x [inChannels, P, batch] (channel-major, P = H * W)
+   * @returns [outChannels, P, batch]
    */
   apply(x: tf.Tensor): tf.Tensor3D {
     return tf.tidy(() => {
       const [h, w] = this.grid;
       const p = h * w;
-      if (x.rank !== 3 || x.shape[0] !== p || x.shape[2] !== this.inChannels) {
-        throw new Error(`MaskedConv2d: expected input [${p}, batch, ${this.inChannels}], got [${x.shape.join(', ')}]`);
+      if (x.rank !== 3 || x.shape[0] !== this.inChannels || x.shape[1] !== p) {
+        throw new Error(`MaskedConv2d: expected input [${this.inChannels}, ${p}, batch], got [${x.shape.join(', ')}]`);
       }
-      const b = x.shape[1] as number;
+      const b = x.shape[2] as number;
       const t = this.taps.length;
-      // Shifted copies [T, P, batch, C], then taps and channels side by side per position.
-      const shifted = tf.reshape(tf.matMul(this.shift, tf.reshape(x, [p, b * this.inChannels])), [t, p, b, this.inChannels]);
-      const patches = tf.reshape(tf.transpose(shifted, [1, 2, 0, 3]), [p * b, t * this.inChannels]);
-      const y = tf.add(tf.matMul(patches, tf.reshape(this.kernel, [t * this.inChannels, this.outChannels])), this.bias);
-      return tf.reshape(y, [p, b, this.outChannels]);
+      const mixed = tf.matMul(tf.reshape(this.kernel, [this.outChannels * t, this.inChannels]), tf.reshape(x, [this.inChannels, p * b]));
+      const y = tf.matMul(this.shift, tf.reshape(mixed, [this.outChannels, t * p, b]) as unknown as tf.Tensor2D);
+      return tf.add(y, tf.reshape(this.bias, [this.outChannels, 1, 1])) as tf.Tensor3D;
     });
   }
 
