@@ -1,0 +1,269 @@
+#!/usr/bin/env node
+/**
+ * `pnpm create-variant <name> [--dir packages] [--description "..."]`
+ *
+ * Writes packages/<name>: a working plain-VAE skeleton of a new variant that
+ * builds and passes its tests untouched (package.json with the exports map,
+ * peer deps and sideEffects; tsup / vitest / tsconfig; a zod config schema, a
+ * model built from @elbo/core's blocks whose loss is @elbo/losses' `elbo`,
+ * the registration in index.ts, the shared conformance test) and a changeset.
+ * Then: `pnpm install` (links the new workspace package) and edit the model.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const NAME = /^[a-z][a-z0-9-]*$/;
+
+/** 'beta-tc' -> 'BetaTc' */
+export function pascalCase(name) {
+  return name
+    .split('-')
+    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+    .join('');
+}
+
+/** 'beta-tc' -> 'betaTc' */
+export function camelCase(name) {
+  const p = pascalCase(name);
+  return p.charAt(0).toLowerCase() + p.slice(1);
+}
+
+/**
+ * The files of a new variant package, as { relativePath: contents }, relative
+ * to the repository root.
+ * @param name variant and package name (lowercase letters, digits, '-'; registered as `name`, published as `@elbo/<name>`)
+ */
+export function variantFiles(name, { dir = 'packages', description } = {}) {
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw new Error(`create-variant: name must be lowercase letters, digits and '-', starting with a letter (e.g. 'tcvae'); got ${JSON.stringify(name)}`);
+  }
+  const Pascal = pascalCase(name);
+  const camel = camelCase(name);
+  const pkg = `@elbo/${name}`;
+  const desc = description ?? `The ${name} variant for elbo, registered as variant '${name}'.`;
+  const base = `${dir}/${name}`;
+  const packageJson = {
+    name: pkg,
+    version: '0.0.0',
+    description: desc,
+    license: 'Apache-2.0',
+    type: 'module',
+    sideEffects: ['./dist/index.js', './dist/index.cjs', './src/index.ts'],
+    main: './dist/index.cjs',
+    module: './dist/index.js',
+    types: './dist/index.d.ts',
+    exports: {
+      '.': {
+        import: { types: './dist/index.d.ts', default: './dist/index.js' },
+        require: { types: './dist/index.d.cts', default: './dist/index.cjs' },
+      },
+      './base': {
+        import: { types: './dist/base.d.ts', default: './dist/base.js' },
+        require: { types: './dist/base.d.cts', default: './dist/base.cjs' },
+      },
+      './package.json': './package.json',
+    },
+    files: ['dist', 'src', '!src/**/*.test.ts'],
+    engines: { node: '>=20' },
+    scripts: { build: 'tsup', test: 'vitest run', typecheck: 'tsc --noEmit -p .' },
+    peerDependencies: { '@tensorflow/tfjs-core': '4.22.0' },
+    dependencies: { '@elbo/core': 'workspace:*', '@elbo/losses': 'workspace:*' },
+    devDependencies: { '@tensorflow/tfjs-core': '4.22.0' },
+  };
+
+  const files = {};
+  files[`${base}/package.json`] = `${JSON.stringify(packageJson, null, 2)}\n`;
+  files[`${base}/tsconfig.json`] = `{
+  "extends": "../../tsconfig.base.json",
+  "compilerOptions": { "noEmit": true },
+  "include": ["src", "tsup.config.ts", "vitest.config.ts"]
+}
+`;
+  files[`${base}/tsup.config.ts`] = `import { defineConfig } from 'tsup';
+import { packageOptions } from '../../tsup.base';
+
+export default defineConfig(packageOptions({ index: 'src/index.ts', base: 'src/base.ts' }));
+`;
+  files[`${base}/vitest.config.ts`] = `import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts'],
+    testTimeout: 120_000,
+  },
+});
+`;
+  files[`${base}/src/config.ts`] = `import { configFields, LIKELIHOODS, z } from '@elbo/core';
+
+/**
+ * Config of the ${name} variant, as plain JSON (validated by createModel; the
+ * error names the bad field).
+ *
+ * @example
+ * { variant: '${name}', inputDim: 784, hiddenDims: [256], latentDim: 10 }
+ */
+export const ${camel}ConfigSchema = z
+  .object({
+    variant: z.literal('${name}'),
+    seed: configFields.seed(),
+    latentDim: configFields.positiveInt(),
+    /** KL weight. */
+    beta: configFields.beta(),
+    /** Size of one flattened example. */
+    inputDim: configFields.positiveInt(),
+    /** Hidden widths of the encoder (the decoder mirrors them). */
+    hiddenDims: z.array(configFields.positiveInt()).min(1).default([256]),
+    likelihood: z.enum(LIKELIHOODS).default('bernoulli'),
+  })
+  .strict();
+
+export type ${Pascal}ConfigInput = z.input<typeof ${camel}ConfigSchema>;
+export type ${Pascal}Config = z.output<typeof ${camel}ConfigSchema>;
+`;
+  files[`${base}/src/${name}.ts`] = `import {
+  type Batch,
+  type BaseModelConfig,
+  LatentVariableModel,
+  type LossContext,
+  type LossOutput,
+  MlpDecoder,
+  MlpEncoder,
+  Rng,
+  StandardNormalPrior,
+  validateConfig,
+} from '@elbo/core';
+import { elbo } from '@elbo/losses';
+import { type ${Pascal}Config, type ${Pascal}ConfigInput, ${camel}ConfigSchema } from './config';
+
+/**
+ * The ${name} variant. The scaffold starts it as a plain VAE (MLP encoder and
+ * decoder from @elbo/core, loss = -ELBO from @elbo/losses): replace the loss
+ * (and the networks) with the variant's own.
+ */
+export class ${Pascal} extends LatentVariableModel {
+  readonly variant = '${name}';
+  declare readonly config: ${Pascal}Config & BaseModelConfig;
+
+  constructor(config: ${Pascal}Config) {
+    const rng = new Rng(config.seed);
+    const init = rng.fork('init');
+    const encoder = new MlpEncoder(config.inputDim, config.latentDim, init, { hiddenDims: config.hiddenDims, activation: 'relu' });
+    const decoder = new MlpDecoder(config.latentDim, [config.inputDim], init, {
+      hiddenDims: [...config.hiddenDims].reverse(),
+      activation: 'relu',
+      likelihood: config.likelihood,
+    });
+    // Noise draws get their own stream, so initialisation does not depend on how much was sampled.
+    super(config as ${Pascal}Config & BaseModelConfig, [config.inputDim], encoder, decoder, new StandardNormalPrior([config.latentDim]), rng.fork('noise'));
+  }
+
+  /**
+   * -ELBO for a batch in nats per example, with terms reconstruction, kl and elbo.
+   * @param batch.x [batch, inputDim]
+   */
+  loss(batch: Batch, context: LossContext = {}): LossOutput {
+    this.checkInput(batch.x, 'batch.x');
+    return elbo(
+      batch.x,
+      (x) => this.encoder.forward(x),
+      (z) => this.decoder.forward(z),
+      this.prior,
+      this.rng,
+      { beta: context.beta ?? this.config.beta },
+    );
+  }
+}
+
+/**
+ * Build a ${name} model from a plain config (validated; defaults filled in).
+ * @example
+ * const model = create${Pascal}({ inputDim: 784, hiddenDims: [256], latentDim: 10 });
+ */
+export function create${Pascal}(config: Omit<${Pascal}ConfigInput, 'variant'> & { variant?: '${name}' }): ${Pascal} {
+  return new ${Pascal}(validateConfig(${camel}ConfigSchema, { variant: '${name}', ...config }, '${name} config'));
+}
+`;
+  files[`${base}/src/base.ts`] = `/** Pure exports of ${pkg} (no side effects); \`index.ts\` also registers the variant. */
+export * from './config';
+export * from './${name}';
+`;
+  files[`${base}/src/index.ts`] = `import { type GenerativeModel, registerVariant } from '@elbo/core';
+import { ${camel}ConfigSchema } from './config';
+import { ${Pascal} } from './${name}';
+
+export * from './base';
+
+registerVariant('${name}', {
+  schema: ${camel}ConfigSchema as never,
+  create: (config) => new ${Pascal}(config as never) as GenerativeModel,
+  description: ${JSON.stringify(desc)},
+});
+`;
+  files[`${base}/src/conformance.test.ts`] = `import { createModel } from '@elbo/core';
+import { describeVariant } from '@elbo/core/testing';
+import './index';
+
+// The shared variant suite: builds, shapes, named finite loss terms, learning, save/load, seeds, bad configs, leaks.
+describeVariant(
+  '${name}',
+  createModel,
+  [{ label: 'small mlp', config: { variant: '${name}', seed: 1, inputDim: 12, hiddenDims: [16], latentDim: 3 } }],
+  {
+    expectedTerms: ['reconstruction', 'kl', 'elbo'],
+    badConfigs: [
+      { config: { variant: '${name}', inputDim: 12, latentDim: 0 }, message: /field "latentDim"/ },
+      { config: { variant: '${name}', latentDim: 2 }, message: /field "inputDim"/ },
+      { config: { variant: '${name}', inputDim: 12, latentDim: 2, likelihood: 'poisson' }, message: /field "likelihood" must be one of/ },
+    ],
+  },
+);
+`;
+  files[`.changeset/${name}.md`] = `---
+"${pkg}": minor
+---
+
+${pkg}: new variant '${name}' (${desc})
+`;
+  return files;
+}
+
+/** Write the files under `root`; refuses to overwrite an existing package. */
+export function createVariant(name, { root = ROOT, dir = 'packages', description, log = console.log } = {}) {
+  const files = variantFiles(name, { dir, description });
+  const pkgDir = join(root, dir, name);
+  if (existsSync(pkgDir)) throw new Error(`create-variant: ${pkgDir} already exists; pick another name or remove it`);
+  for (const [rel, text] of Object.entries(files)) {
+    const path = join(root, rel);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  }
+  log(`created ${dir}/${name} (@elbo/${name}) and .changeset/${name}.md
+next: pnpm install && NX_DAEMON=false pnpm nx run @elbo/${name}:test`);
+  return Object.keys(files);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const opts = {};
+  const positional = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--dir') opts.dir = args[++i];
+    else if (args[i] === '--description') opts.description = args[++i];
+    else if (args[i] === '--help' || args[i] === '-h') {
+      console.log('usage: pnpm create-variant <name> [--dir packages] [--description "one line"]');
+      process.exit(0);
+    } else positional.push(args[i]);
+  }
+  if (positional.length !== 1) {
+    console.error('usage: pnpm create-variant <name> [--dir packages] [--description "one line"]');
+    process.exit(2);
+  }
+  try {
+    createVariant(positional[0], opts);
+  } catch (e) {
+    console.error(e.message);
+    process.exit(1);
+  }
+}
