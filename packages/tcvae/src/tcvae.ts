@@ -1,6 +1,13 @@
+import * as tf from '@tensorflow/tfjs-core';
 import {
+  type ActivationName,
   type Batch,
   type BaseModelConfig,
+  ConvDecoder,
+  ConvEncoder,
+  type Decoder,
+  DiagonalGaussian,
+  type Encoder,
   LatentVariableModel,
   type LossContext,
   type LossOutput,
@@ -10,52 +17,83 @@ import {
   StandardNormalPrior,
   validateConfig,
 } from '@elbo/core';
-import { elbo } from '@elbo/losses';
-import { type TcvaeConfig, type TcvaeConfigInput, tcvaeConfigSchema } from './config';
+import { klTerm, reconstructionLoss } from '@elbo/losses';
+import { resolveInputShape, type TcvaeConfig, type TcvaeConfigInput, tcvaeConfigSchema } from './config';
+import { klDecomposition } from './total-correlation';
 
 /**
- * The tcvae variant. The scaffold starts it as a plain VAE (MLP encoder and
- * decoder from @elbo/core, loss = -ELBO from @elbo/losses): replace the loss
- * (and the networks) with the variant's own.
+ * beta-TCVAE (Chen, Li, Grosse & Duvenaud 2018, "Isolating Sources of
+ * Disentanglement in VAEs"). The ELBO's KL term, averaged over the data, is
+ *
+ *   E_x KL(q(z|x) || p(z)) = I_q(x; z) + TC(q(z)) + sum_d KL(q(z_d) || p(z_d))
+ *
+ * (index-code mutual information, total correlation, dimension-wise KL), and
+ * the objective weights them separately:
+ *
+ *   loss = reconstruction + alpha * mi + beta * tc + gamma * dimKl
+ *
+ * with log q(z) and log q(z_d) from the minibatch-weighted sampling estimator
+ * (see `mwsLogDensities`). alpha = gamma = 1 and beta > 1 penalises only the
+ * total correlation, which is what encourages factorised latents.
  */
 export class Tcvae extends LatentVariableModel {
   readonly variant = 'tcvae';
   declare readonly config: TcvaeConfig & BaseModelConfig;
 
   constructor(config: TcvaeConfig) {
+    const inputShape = resolveInputShape(config);
     const rng = new Rng(config.seed);
     const init = rng.fork('init');
-    const encoder = new MlpEncoder(config.inputDim, config.latentDim, init, { hiddenDims: config.hiddenDims, activation: 'relu' });
-    const decoder = new MlpDecoder(config.latentDim, [config.inputDim], init, {
-      hiddenDims: [...config.hiddenDims].reverse(),
-      activation: 'relu',
-      likelihood: config.likelihood,
-    });
+    let encoder: Encoder;
+    let decoder: Decoder;
+    if (config.architecture === 'mlp') {
+      const inputDim = inputShape.reduce((a, b) => a * b, 1);
+      const hiddenDims = Array.from({ length: config.mlpLayers }, () => config.hiddenDim);
+      const activation: ActivationName = config.activation ?? 'relu';
+      encoder = new MlpEncoder(inputDim, config.latentDim, init, { hiddenDims, activation });
+      decoder = new MlpDecoder(config.latentDim, inputShape, init, { hiddenDims: [...hiddenDims].reverse(), activation, likelihood: config.likelihood });
+    } else {
+      const shape = inputShape as [number, number, number];
+      const options = { hiddenDims: config.hiddenDims, batchNorm: config.batchNorm, activation: config.activation ?? ('leakyRelu' as ActivationName) };
+      encoder = new ConvEncoder(shape, config.latentDim, init, options);
+      decoder = new ConvDecoder(config.latentDim, shape, init, { ...options, likelihood: config.likelihood });
+    }
     // Noise draws get their own stream, so initialisation does not depend on how much was sampled.
-    super(config as TcvaeConfig & BaseModelConfig, [config.inputDim], encoder, decoder, new StandardNormalPrior([config.latentDim]), rng.fork('noise'));
+    super(config as TcvaeConfig & BaseModelConfig, inputShape, encoder, decoder, new StandardNormalPrior([config.latentDim]), rng.fork('noise'));
   }
 
   /**
-   * -ELBO for a batch in nats per example, with terms reconstruction, kl and elbo.
-   * @param batch.x [batch, inputDim]
+   * The beta-TCVAE objective for a batch, in nats per example. Terms:
+   * reconstruction (-E_q log p(x|z)), kl (analytic KL(q(z|x) || p(z)), batch mean),
+   * mi, tc, dimKl (MWS estimates; mi + tc + dimKl is the one-draw Monte-Carlo KL),
+   * elbo (-(reconstruction + kl)) and beta (the TC weight used).
+   * A LossContext beta (e.g. from the trainer's schedule) overrides the config's beta.
+   * @param batch.x [batch, ...inputShape]; the batch is the M of the estimator (M >= 2 makes sense)
    */
   loss(batch: Batch, context: LossContext = {}): LossOutput {
     this.checkInput(batch.x, 'batch.x');
-    return elbo(
-      batch.x,
-      (x) => this.encoder.forward(x),
-      (z) => this.decoder.forward(z),
-      this.prior,
-      this.rng,
-      { beta: context.beta ?? this.config.beta },
-    );
+    const c = this.config;
+    const beta = context.beta ?? c.beta;
+    return tf.tidy((): LossOutput => {
+      const q = this.encoder.forward(batch.x);
+      if (!(q instanceof DiagonalGaussian)) throw new Error('tcvae: the encoder must return a DiagonalGaussian posterior (loc, logVar)');
+      const z = q.rsample(this.rng);
+      const reconstruction = reconstructionLoss(this.decoder.forward(z), batch.x);
+      const kl = klTerm(q, this.prior);
+      const { mi, tc, dimKl } = klDecomposition(z, q.loc, tf.broadcastTo(q.logVar, q.shape), c.datasetSize);
+      const penalty = tf.addN([tf.mul(mi, c.alpha), tf.mul(tc, beta), tf.mul(dimKl, c.gamma)]);
+      return {
+        loss: tf.add(reconstruction, penalty) as tf.Scalar,
+        terms: { reconstruction, kl, mi, tc, dimKl, elbo: tf.neg(tf.add(reconstruction, kl)) as tf.Scalar, beta: tf.scalar(beta) },
+      };
+    });
   }
 }
 
 /**
- * Build a tcvae model from a plain config (validated; defaults filled in).
+ * Build a beta-TCVAE from a plain config (validated; defaults filled in).
  * @example
- * const model = createTcvae({ inputDim: 784, hiddenDims: [256], latentDim: 10 });
+ * const model = createTcvae({ inputDim: 4096, hiddenDim: 512, latentDim: 10, beta: 6, datasetSize: 20000 });
  */
 export function createTcvae(config: Omit<TcvaeConfigInput, 'variant'> & { variant?: 'tcvae' }): Tcvae {
   return new Tcvae(validateConfig(tcvaeConfigSchema, { variant: 'tcvae', ...config }, 'tcvae config'));
