@@ -136,7 +136,7 @@ async function main(): Promise<void> {
         batchSize,
         onStep: async (loss, step) => {
           const now = performance.now();
-          status(`step ${step + 1}: loss ${loss.toFixed(2)} on ${playground.backend}`);
+          status(`step ${step}: loss ${loss.toFixed(2)} on ${playground.backend}`);
           if (now - lastDraw > 100) {
             drawLossCurve(ui.loss, playground.losses);
             lastDraw = now;

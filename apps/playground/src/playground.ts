@@ -20,7 +20,7 @@ export interface TrainOptions {
   steps: number;
   batchSize?: number;
   learningRate?: number;
-  /** Called after each step with the step's loss (negative ELBO, nats per image). */
+  /** Called after each step with its loss (negative ELBO, nats per image) and the steps done since the model was created (1-based). */
   onStep?: (loss: number, step: number) => void | Promise<void>;
 }
 
