@@ -9,6 +9,7 @@ import { createModel } from '../registry';
 import { arrayBatchSource, registerTinyVae, syntheticData } from '../testing/tiny-model';
 import { progressCallback } from './callbacks';
 import { fit } from './fit';
+import { Sgd } from './optimizers';
 
 const variant = registerTinyVae('tiny-fit');
 const config = { variant, inputDim: 6, hiddenDim: 8, latentDim: 2, seed: 3 };
@@ -204,6 +205,16 @@ describe('fit', () => {
     expect(r.history.map((h) => +h.lr.toFixed(6))).toEqual([0.01, 0.005, 0.003, 0.003]);
   });
 
+  it('accepts an Optimizer instance and leaves it to the caller', async () => {
+    const opt = new Sgd(0.1, 0.5);
+    const r = await fit(model, source(), { optimizer: opt, maxSteps: 3, progress: false });
+    expect(r.steps).toBe(3);
+    expect(opt.iterations).toBe(3);
+    expect(opt.learningRate).toBe(1e-3); // fit sets the scheduled rate (default 1e-3) every step
+    expect(opt.stateVariables()).toHaveLength(model.parameters().length);
+    opt.dispose();
+  });
+
   it('clips the global gradient norm', async () => {
     const beforeW = model.parameters().map((p) => p.dataSync().slice());
     let norm = 0;
@@ -245,7 +256,7 @@ describe('fit', () => {
 
   it('refuses bad options with the field named', async () => {
     await expect(fit(model, source(), { epochs: 0 })).rejects.toThrow(/option "epochs" must be a positive integer, got 0/);
-    await expect(fit(model, source(), { optimizer: 'rmsprop' as never })).rejects.toThrow(/option "optimizer" must be 'adam' or 'sgd'/);
+    await expect(fit(model, source(), { optimizer: 'rmsprop' as never })).rejects.toThrow(/option "optimizer" must be 'adam', 'sgd' or an Optimizer instance/);
     await expect(fit(model, source(), { lr: 1 } as never)).rejects.toThrow(/option "lr" is unknown/);
     await expect(fit(model, source(), { reduceLrOnPlateau: { patience: 1, factor: 2 } })).rejects.toThrow(/reduceLrOnPlateau.factor" must be in \(0, 1\)/);
     await expect(fit(model, {} as never)).rejects.toThrow(/option "train" must be a BatchSource/);

@@ -7,8 +7,12 @@ import { createOptimizer, type Optimizer, type OptimizerConfig } from './optimiz
 export interface FitOptions {
   /** Passes over the training source (default 1). */
   epochs?: number;
-  /** Default 'adam'. */
-  optimizer?: 'adam' | 'sgd';
+  /**
+   * Default 'adam'. An `Optimizer` instance (e.g. a backend's fused Adam
+   * implementing the interface) is used as given and stays the caller's to
+   * dispose; its `learningRate` is set every step.
+   */
+  optimizer?: 'adam' | 'sgd' | Optimizer;
   /** Base learning rate or a schedule of the global step (default 1e-3). */
   learningRate?: number | Schedule;
   /** Adam's moment decay rates and epsilon (defaults 0.9, 0.999, 1e-7 as tfjs). */
@@ -88,7 +92,10 @@ function checkOptions(o: FitOptions): void {
   checkPositiveInt('epochs', o.epochs);
   checkPositiveInt('maxSteps', o.maxSteps);
   checkPositiveInt('warmupSteps', o.warmupSteps, true);
-  if (o.optimizer !== undefined && o.optimizer !== 'adam' && o.optimizer !== 'sgd') fail('optimizer', `must be 'adam' or 'sgd', got ${JSON.stringify(o.optimizer)}`);
+  const opt = o.optimizer;
+  if (opt !== undefined && opt !== 'adam' && opt !== 'sgd' && !(typeof opt === 'object' && opt !== null && typeof opt.apply === 'function')) {
+    fail('optimizer', `must be 'adam', 'sgd' or an Optimizer instance, got ${JSON.stringify(opt)}`);
+  }
   if (o.learningRate !== undefined && typeof o.learningRate !== 'function' && !(typeof o.learningRate === 'number' && o.learningRate > 0)) {
     fail('learningRate', `must be a positive number or a (step) => number schedule, got ${JSON.stringify(o.learningRate)}`);
   }
@@ -187,11 +194,13 @@ export async function fit(model: GenerativeModel, train: BatchSource, options: F
   const params = model.parameters();
   if (params.length === 0) throw new Error('fit: the model has no trainable parameters');
   const names = parameterNames(model);
-  const optConfig: OptimizerConfig =
-    (options.optimizer ?? 'adam') === 'adam'
+  const given = typeof options.optimizer === 'object' ? options.optimizer : null;
+  const optConfig: OptimizerConfig = given
+    ? given.config
+    : (options.optimizer ?? 'adam') === 'adam'
       ? { kind: 'adam', beta1: options.adamBeta1 ?? 0.9, beta2: options.adamBeta2 ?? 0.999, epsilon: options.epsilon ?? 1e-7 }
       : { kind: 'sgd', momentum: options.momentum ?? 0 };
-  const optimizer: Optimizer = createOptimizer(optConfig, 0);
+  const optimizer: Optimizer = given ?? createOptimizer(optConfig, 0);
 
   let step = 0;
   let startEpoch = 0;
@@ -364,7 +373,7 @@ export async function fit(model: GenerativeModel, train: BatchSource, options: F
     return result;
   } finally {
     disposeSnapshot();
-    optimizer.dispose();
+    if (!given) optimizer.dispose();
   }
 
   /** One update; returns what callbacks see. */
