@@ -154,20 +154,23 @@ Napi::Value Sum(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// adam(w, m, v, g, wOut, beta1, beta2, lrT, epsT): m and v in place, the new weights into wOut.
+// adam(w, m, v, g, wOut, mOut, vOut, beta1, beta2, lrT, epsT); outputs may alias inputs.
 Napi::Value Adam(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const long n = f32Length(info[4]);
   const float* w = f32(env, info[0], "w", n);
-  float* m = f32(env, info[1], "m", n);
-  float* v = f32(env, info[2], "v", n);
+  const float* m = f32(env, info[1], "m", n);
+  const float* v = f32(env, info[2], "v", n);
   const float* g = f32(env, info[3], "g", n);
   float* wOut = f32(env, info[4], "wOut", n);
-  for (int i = 5; i < 9; i++) {
+  float* mOut = f32(env, info[5], "mOut", n);
+  float* vOut = f32(env, info[6], "vOut", n);
+  for (int i = 7; i < 11; i++) {
     if (!info[i].IsNumber()) throw Napi::TypeError::New(env, "adam: beta1, beta2, lrT and epsT must be numbers");
   }
-  elbo::adamUpdate(w, m, v, g, wOut, n, info[5].As<Napi::Number>().FloatValue(), info[6].As<Napi::Number>().FloatValue(),
-                   info[7].As<Napi::Number>().FloatValue(), info[8].As<Napi::Number>().FloatValue());
+  elbo::adamUpdate(w, m, v, g, wOut, mOut, vOut, n, info[7].As<Napi::Number>().DoubleValue(),
+                   info[8].As<Napi::Number>().DoubleValue(), info[9].As<Napi::Number>().FloatValue(),
+                   info[10].As<Napi::Number>().FloatValue());
   return env.Undefined();
 }
 

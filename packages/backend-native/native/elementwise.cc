@@ -188,15 +188,17 @@ void sumOuter(const float* x, float* out, long outer, long inner) {
   });
 }
 
-void adamUpdate(const float* w, float* m, float* v, const float* g, float* wOut, long n, float beta1, float beta2,
-                float lrT, float epsT) {
+void adamUpdate(const float* w, const float* m, const float* v, const float* g, float* wOut, float* mOut, float* vOut,
+                long n, double beta1, double beta2, float lrT, float epsT) {
+  const float b1 = static_cast<float>(beta1), c1 = static_cast<float>(1.0 - beta1);
+  const float b2 = static_cast<float>(beta2), c2 = static_cast<float>(1.0 - beta2);
   parallelFor(n, kGrain, [&](long lo, long hi) {
     for (long i = lo; i < hi; i++) {
       const float gi = g[i];
-      const float mi = beta1 * m[i] + (1.f - beta1) * gi;
-      const float vi = beta2 * v[i] + (1.f - beta2) * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
+      const float mi = b1 * m[i] + c1 * gi;
+      const float vi = b2 * v[i] + c2 * gi * gi;
+      mOut[i] = mi;
+      vOut[i] = vi;
       wOut[i] = w[i] - lrT * mi / (std::sqrt(vi) + epsT);
     }
   });

@@ -27,10 +27,11 @@ void sumInner(const float* x, float* out, long outer, long inner);
 // out[j] = sum_r x[r * inner + j]
 void sumOuter(const float* x, float* out, long outer, long inner);
 
-// One Adam step, per element (m, v in place; wOut may alias w):
-//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  wOut = w - lr_t m / (sqrt(v) + eps_t)
+// One Adam step, per element (each output may alias its input):
+//   m' = b1 m + (1 - b1) g;  v' = b2 v + (1 - b2) g^2;  w' = w - lr_t m' / (sqrt(v') + eps_t)
 // with the bias corrections folded into lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) and eps_t = eps sqrt(1 - b2^t).
-void adamUpdate(const float* w, float* m, float* v, const float* g, float* wOut, long n, float beta1, float beta2,
-                float lrT, float epsT);
+// beta1 and beta2 come as doubles: 1 - beta computed from a float32-rounded beta (0.999f) is off by 1e-5 relative.
+void adamUpdate(const float* w, const float* m, const float* v, const float* g, float* wOut, float* mOut, float* vOut,
+                long n, double beta1, double beta2, float lrT, float epsT);
 
 }  // namespace elbo

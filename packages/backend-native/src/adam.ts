@@ -83,7 +83,7 @@ export class NativeAdamOptimizer extends tf.Optimizer {
       const alloc = (backend as { allocFloat32?: (len: number) => Float32Array } | null)?.allocFloat32;
       const out = alloc ? alloc.call(backend, n) : new Float32Array(n);
       if (onNative && addon) {
-        addon.adam(w, slot.m, slot.v, g, out, this.beta1, this.beta2, lrT, epsT);
+        addon.adam(w, slot.m, slot.v, g, out, slot.m, slot.v, this.beta1, this.beta2, lrT, epsT);
       } else {
         const { m, v } = slot;
         for (let i = 0; i < n; i++) {
@@ -130,4 +130,55 @@ export class NativeAdamOptimizer extends tf.Optimizer {
   override getConfig(): tf.serialization.ConfigDict {
     return { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
   }
+}
+
+export interface FusedAdamOptions {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** 1-based step count t of this update (for the bias corrections). */
+  step: number;
+}
+
+/**
+ * One Adam step on `param` with moment variables `m` and `v` (same shape,
+ * float32) in a single native pass, for optimizers that keep their own state
+ * (e.g. @elbo/core's Adam). The same update as tf.train.adam. New arrays are
+ * assigned to all three variables (none is written in place), so readers of
+ * earlier values are safe. Returns false, changing nothing, when the active
+ * backend is not 'native' or the addon is unavailable: the caller then runs
+ * its own tensor ops.
+ * @param param [...shape] updated
+ * @param m [...shape] first moment, updated
+ * @param v [...shape] second moment, updated
+ * @param grad [...shape]
+ */
+export function fusedAdamUpdate(param: tf.Variable, m: tf.Variable, v: tf.Variable, grad: tf.Tensor, options: FusedAdamOptions): boolean {
+  const addon = loadAddon();
+  if (!addon || tf.getBackend() !== NATIVE_BACKEND_NAME) return false;
+  const { learningRate, beta1, beta2, epsilon, step } = options;
+  if (!(step >= 1) || !Number.isInteger(step)) throw new Error(`fusedAdamUpdate: step must be a positive integer, got ${step}`);
+  for (const [name, t] of [['m', m], ['v', v], ['grad', grad]] as const) {
+    if (t.size !== param.size) throw new Error(`fusedAdamUpdate: ${name} has ${t.size} elements, param has ${param.size}`);
+  }
+  const backend = tf.backend() as MathBackendCPU & { allocFloat32?: (n: number) => Float32Array };
+  const read = (t: tf.Tensor): Float32Array | null => {
+    if (t.dtype !== 'float32') return null;
+    const values = backend.data.get(t.dataId).values;
+    return values instanceof Float32Array ? values : null;
+  };
+  const [pw, pm, pv, pg] = [read(param), read(m), read(v), read(grad)];
+  if (!pw || !pm || !pv || !pg) return false;
+  const n = param.size;
+  const alloc = (): Float32Array => (backend.allocFloat32 ? backend.allocFloat32(n) : new Float32Array(n));
+  const [wOut, mOut, vOut] = [alloc(), alloc(), alloc()];
+  const c2 = Math.sqrt(1 - beta2 ** step);
+  addon.adam(pw, pm, pv, pg, wOut, mOut, vOut, beta1, beta2, (learningRate * c2) / (1 - beta1 ** step), epsilon * c2);
+  for (const [variable, values] of [[param, wOut], [m, mOut], [v, vOut]] as const) {
+    const next = tf.tensor(values, variable.shape, 'float32');
+    variable.assign(next);
+    next.dispose();
+  }
+  return true;
 }

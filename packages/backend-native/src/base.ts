@@ -5,4 +5,4 @@
 export { nativeAvailable, nativeLoadError, nativeInfo, type NativeInfo } from './native-addon';
 export { NATIVE_BACKEND_NAME, NATIVE_BACKEND_PRIORITY, NATIVE_KERNEL_NAMES, NativeBackend, registerNativeBackend } from './backend';
 export { nativeGemm, setGemmKernel } from './gemm';
-export { NativeAdamOptimizer } from './adam';
+export { fusedAdamUpdate, type FusedAdamOptions, NativeAdamOptimizer } from './adam';

@@ -31,7 +31,19 @@ export interface NativeAddon {
   binary(op: number, a: Float32Array, aMode: BroadcastMode, b: Float32Array, bMode: BroadcastMode, out: Float32Array): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   sum(x: Float32Array, out: Float32Array, outer: number, inner: number, reduceOuter: boolean): void;
-  adam(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, wOut: Float32Array, beta1: number, beta2: number, lrT: number, epsT: number): void;
+  adam(
+    w: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    g: Float32Array,
+    wOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
+    beta1: number,
+    beta2: number,
+    lrT: number,
+    epsT: number,
+  ): void;
 }
 
 let addon: NativeAddon | null = null;
