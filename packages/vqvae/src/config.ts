@@ -25,7 +25,7 @@ export const priorSchema = z
  * Config of the VQ-VAE, as plain JSON.
  *
  * @example
- * { variant: 'vqvae', inputShape: [28, 28, 1], hiddenDims: [256], latentDim: 8, codeGrid: [7, 7], numCodes: 64 }
+ * { variant: 'vqvae', inputShape: [28, 28, 1], hiddenDims: [512, 256], latentDim: 8, codeGrid: [4, 4], numCodes: 64 }
  */
 export const vqvaeConfigSchema = z
   .object({
@@ -35,13 +35,13 @@ export const vqvaeConfigSchema = z
     inputShape: z.array(configFields.positiveInt()).min(1).max(3),
     /** 'mlp': the encoder maps the flattened input to a grid of codeGrid vectors (global receptive field). */
     architecture: z.enum(['mlp']).default('mlp'),
-    /** Hidden widths of the encoder (the decoder mirrors them). */
-    hiddenDims: z.array(configFields.positiveInt()).min(1).default([256]),
+    /** Hidden widths of the encoder (the decoder mirrors them). Default: the bench's MNIST setting. */
+    hiddenDims: z.array(configFields.positiveInt()).min(1).default([512, 256]),
     activation: z.enum(ACTIVATIONS).default('relu'),
     /** D, the size of one code vector. */
     latentDim: configFields.positiveInt().default(8),
-    /** [H, W] of the grid of codes one example is encoded to. */
-    codeGrid: z.tuple([configFields.positiveInt(), configFields.positiveInt()]).default([7, 7]),
+    /** [H, W] of the grid of codes one example is encoded to (sampling runs the prior once per position). */
+    codeGrid: z.tuple([configFields.positiveInt(), configFields.positiveInt()]).default([4, 4]),
     /** K, the codebook size. */
     numCodes: configFields
       .positiveInt()
