@@ -1,2 +1,3 @@
 export * from './portable-grads';
 export * from './use-backend';
+export * from './webgpu-node';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { activeBackendName, usePortableConvGrad, usePortableMatMulGrad } from './portable-grads';
+import { installNodeWebGpu } from './webgpu-node';
 
 /** Backend names `useBackend` knows how to load; any other registered tfjs backend name works too. */
 export type BackendName = 'auto' | 'native' | 'cpu' | 'wasm' | 'tensorflow' | 'webgpu' | 'webgl' | (string & {});
@@ -94,6 +95,8 @@ function isNotFound(e: unknown, spec: string): boolean {
 /** Import the package that registers `name` unless it is registered already. */
 async function ensureRegistered(name: string): Promise<void> {
   if (tf.findBackendFactory(name) !== null) return;
+  // tfjs-backend-webgpu registers itself only where navigator.gpu exists: in Node, Dawn's 'webgpu' package provides it.
+  if (name === 'webgpu' && isNode()) await installNodeWebGpu();
   const entry = backendPackages[name];
   if (!entry) {
     const known = Object.keys(tf.engine().registryFactory).sort();
