@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import '../tfjs-setup';
-import { Adam, createOptimizer, Sgd } from './optimizers';
+import { Adam, createOptimizer, type FusedAdamOptions, registerFusedAdamUpdate, Sgd } from './optimizers';
 
 let before = 0;
 beforeEach(() => {
@@ -43,6 +43,46 @@ describe('optimizers', () => {
     tf.dispose([a, b, w]);
     ours.dispose();
     ref.dispose();
+  });
+
+  it('Adam uses a fused update registered for the active backend, with the same result', () => {
+    const w = tf.tensor([1, 3, -2, 0.5], [2, 2]);
+    const run = () => {
+      const p = ownedVar([0.5, -1, 2, 0.1], [2, 2]);
+      const opt = new Adam(0.05);
+      for (let i = 0; i < 5; i++) {
+        const g = gradOf(p, w);
+        opt.apply([p], [g]);
+        g.dispose();
+      }
+      const out = Array.from(p.dataSync());
+      p.dispose();
+      opt.dispose();
+      return out;
+    };
+    const plain = run();
+    const calls: FusedAdamOptions[] = [];
+    // A stand-in written in the folded form a native kernel uses: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t), eps_t = eps sqrt(1 - b2^t).
+    registerFusedAdamUpdate('cpu', (param, m, v, grad, o) => {
+      calls.push(o);
+      tf.tidy(() => {
+        const m1 = tf.add(tf.mul(m, o.beta1), tf.mul(grad, 1 - o.beta1));
+        const v1 = tf.add(tf.mul(v, o.beta2), tf.mul(tf.square(grad), 1 - o.beta2));
+        const c2 = Math.sqrt(1 - o.beta2 ** o.step);
+        param.assign(tf.sub(param, tf.div(tf.mul(m1, (o.learningRate * c2) / (1 - o.beta1 ** o.step)), tf.add(tf.sqrt(v1), o.epsilon * c2))));
+        m.assign(m1);
+        v.assign(v1);
+      });
+      return true;
+    });
+    try {
+      const fused = run();
+      expect(calls.map((c) => c.step)).toEqual([1, 2, 3, 4, 5]);
+      fused.forEach((x, i) => expect(Math.abs(x - plain[i])).toBeLessThan(1e-6));
+    } finally {
+      registerFusedAdamUpdate('cpu', null);
+    }
+    w.dispose();
   });
 
   it('SGD with and without momentum matches hand-computed updates', () => {

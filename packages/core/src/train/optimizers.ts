@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { activeBackendName } from '../backends/portable-grads';
 
 /**
  * Adam and SGD for the trainer. tf.train's optimizers do the same maths, but
@@ -107,6 +108,36 @@ abstract class SlotOptimizer implements Optimizer {
   }
 }
 
+/** Settings of one Adam update for a fused implementation. */
+export interface FusedAdamOptions {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** 1-based step count t (for the bias corrections). */
+  step: number;
+}
+
+/**
+ * One Adam update of `param`, `m` and `v` from `grad` in a single pass (tfjs
+ * runs ~10 tensor ops per variable). Must assign new values (never write
+ * buffers in place: the NaN guard keeps the previous ones) and return true, or
+ * return false, changing nothing, to let Adam run its tensor ops.
+ */
+export type FusedAdamUpdate = (param: tf.Variable, m: tf.Variable, v: tf.Variable, grad: tf.Tensor, options: FusedAdamOptions) => boolean;
+
+const fusedAdamUpdates = new Map<string, FusedAdamUpdate>();
+
+/**
+ * Register (or with null remove) a fused Adam update used by core's Adam while
+ * `backendName` is active; a backend package calls this when it is imported.
+ * @example registerFusedAdamUpdate('native', fusedAdamUpdate)
+ */
+export function registerFusedAdamUpdate(backendName: string, update: FusedAdamUpdate | null): void {
+  if (update) fusedAdamUpdates.set(backendName, update);
+  else fusedAdamUpdates.delete(backendName);
+}
+
 /** Adam (Kingma & Ba 2015) in tfjs's formulation: eps added to sqrt of the bias-corrected second moment. */
 export class Adam extends SlotOptimizer {
   readonly config: Optimizer['config'];
@@ -127,10 +158,13 @@ export class Adam extends SlotOptimizer {
     const t = this.iterations + 1;
     const c1 = 1 - beta1 ** t;
     const c2 = 1 - beta2 ** t;
+    const fused = fusedAdamUpdates.get(activeBackendName());
+    const options: FusedAdamOptions = { learningRate: this.learningRate, beta1, beta2, epsilon, step: t };
     tf.tidy(() => {
       params.forEach((p, i) => {
         const [m, v] = this.state[i];
         const g = grads[i];
+        if (fused?.(p, m, v, g, options)) return;
         const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
         const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
         m.assign(m1);
