@@ -145,6 +145,28 @@ describe('training', () => {
     m.dispose();
   });
 
+  it('training-mode loss restarts dead codes at this batch\'s encoder outputs on schedule; eval mode changes no state', () => {
+    const m = build({ deadCodeRestart: { every: 2, threshold: 1e9 } }); // every code counts as dead
+    const x = tf.slice(batch.x, 0, 8);
+    const one = { x };
+    const codebookNow = () => m.quantizer.codebook.arraySync() as number[][];
+    const dispose = (o: LossOutput) => tf.dispose([o.loss, ...Object.values(o.terms)]);
+    m.eval();
+    const frozen = codebookNow();
+    dispose(m.loss(one, { step: 1 }));
+    expect(codebookNow()).toEqual(frozen);
+    m.train();
+    dispose(m.loss(one, { step: 0 })); // data init only: (0 + 1) % 2 != 0
+    const afterInit = codebookNow();
+    dispose(m.loss(one, { step: 1 })); // (1 + 1) % 2 == 0: restart all 16 codes
+    const restarted = codebookNow();
+    expect(restarted).not.toEqual(afterInit);
+    const ze = tf.tidy(() => tf.reshape(m.encodeContinuous(x), [-1, 4]).arraySync() as number[][]);
+    for (const code of restarted) expect(ze.some((row) => row.every((v, i) => Math.abs(v - code[i]) < 1e-5))).toBe(true);
+    x.dispose();
+    m.dispose();
+  });
+
   it('prior phase: NLL of the encoded batch goes down and only the prior changes', () => {
     const m = build();
     adamSteps(m, batch, 3, 3e-3);
