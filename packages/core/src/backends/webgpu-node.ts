@@ -108,7 +108,8 @@ export async function installNodeWebGpu(options: NodeWebGpuOptions = {}): Promis
   // reaches the C environment, and EGL reads it when Dawn first opens a display, below.
   env.EGL_PLATFORM ??= 'surfaceless';
   if (env.XDG_RUNTIME_DIR === undefined) {
-    const { tmpdir } = (await import(/* @vite-ignore */ 'node:os')) as typeof import('node:os');
+    const nodeOs = 'node:os'; // a variable, so browser bundlers leave this Node-only import alone
+    const { tmpdir } = (await import(/* @vite-ignore */ nodeOs)) as typeof import('node:os');
     env.XDG_RUNTIME_DIR = tmpdir();
   }
   const dawn = await importDawn();
