@@ -9,7 +9,8 @@ export async function selectBackend(name: string): Promise<BackendChoice> {
   let nativeError: string | undefined;
   if (name === 'auto' || name === 'native') {
     try {
-      await import('@elbo/backend-native');
+      const native = await import('@elbo/backend-native');
+      if (!native.nativeAvailable()) nativeError = `addon unavailable: ${native.nativeLoadError()?.message.split('\n')[0] ?? 'unknown reason'}`;
     } catch (e) {
       nativeError = (e as Error).message.split('\n')[0];
     }

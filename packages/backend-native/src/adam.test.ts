@@ -119,3 +119,36 @@ describe('fusedAdamUpdate', () => {
     await tf.setBackend('native');
   });
 });
+
+describe("core's Adam on 'native'", () => {
+  it('uses the fused update registered on import and matches the tensor-op path on cpu', async () => {
+    const { Adam } = await import('@elbo/core');
+    const stepWith = async (backend: string): Promise<Float32Array> => {
+      await tf.setBackend(backend);
+      const init = tf.tensor1d([0.5, -2, 3, 0, 1e-3, 7]);
+      const w = tf.variable(init);
+      init.dispose();
+      const opt = new Adam(0.05);
+      for (let i = 0; i < 5; i++) {
+        const g = tf.tidy(() => tf.mul(tf.sub(w, tf.tensor1d([1, 1, -1, 0, 0, 2])), 2));
+        opt.apply([w], [g]);
+        g.dispose();
+      }
+      const out = Float32Array.from(w.dataSync());
+      opt.dispose();
+      w.dispose();
+      return out;
+    };
+    let calls = 0;
+    const core = await import('@elbo/core');
+    core.registerFusedAdamUpdate('native', (...args) => {
+      calls++;
+      return fusedAdamUpdate(...args);
+    });
+    const native = await stepWith('native');
+    core.registerFusedAdamUpdate('native', fusedAdamUpdate);
+    const cpu = await stepWith('cpu');
+    expect(calls).toBe(5);
+    for (let i = 0; i < cpu.length; i++) expect(Math.abs(native[i] - cpu[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(cpu[i])));
+  });
+});
