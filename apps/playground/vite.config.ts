@@ -48,6 +48,8 @@ export default defineConfig({
     target: 'es2022',
     sourcemap: true,
     chunkSizeWarningLimit: 4096,
+    // The playground, and the page `pnpm bench throughput --browser` measures with.
+    rollupOptions: { input: { main: 'index.html', bench: 'bench.html' } },
   },
   server: { host: '127.0.0.1' },
   preview: { host: '127.0.0.1' },
