@@ -21,7 +21,8 @@ commands:
   sample --model DIR         write a PNG grid of samples from a saved model
   eval --model DIR           evaluate a saved model on the MNIST test set
   suite NAME                 ${Object.keys(SUITES).join(' | ')}
-  throughput                 samples/s per model and backend (--reference pytorch to run PyTorch side by side)
+  throughput                 samples/s per model and backend (--reference pytorch to run PyTorch side by side;
+                             --browser: in headless Chromium per backend, --backends webgpu,webgl,wasm,cpu)
 
 common options:
   --epochs N  --batch-size N  --lr X  --train-limit N  --test-limit N  --seed N
@@ -50,6 +51,7 @@ const OPTIONS = {
   reference: { type: 'string' },
   backends: { type: 'string' },
   steps: { type: 'string' },
+  browser: { type: 'boolean', default: false },
   'no-progress': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;

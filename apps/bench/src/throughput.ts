@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { runBrowserThroughput } from './browser-throughput';
 import type { Flags } from './commands';
 import { intFlag } from './commands';
 import { UsageError } from './errors';
@@ -36,6 +37,7 @@ function torchAvailable(): { ok: boolean; why?: string } {
  * VM's speed drifts; the ratio is per round.
  */
 export async function runThroughput(flags: Flags, log: (line: string) => void): Promise<number> {
+  if (flags.browser) return runBrowserThroughput(flags, log);
   const reference = flags.reference;
   if (reference !== undefined && reference !== 'pytorch') throw new UsageError(`--reference must be pytorch, got ${JSON.stringify(reference)}`);
   const backends = (flags.backends ?? 'native').split(',').map((s) => s.trim()).filter(Boolean);
