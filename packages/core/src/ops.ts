@@ -18,3 +18,15 @@ export function stopGradient<T extends tf.Tensor>(x: T): T {
 export function logMeanExp(x: tf.Tensor, axis: number): tf.Tensor {
   return tf.tidy(() => tf.sub(tf.logSumExp(x, axis), Math.log(x.shape[axis] as number)));
 }
+
+/**
+ * One-hot rows as float32: [..., depth]. Built as int32 and cast, because
+ * tfjs-backend-wasm 4.22's OneHot with dtype float32 stores the integer bit
+ * pattern (every 1 reads back as 1.4e-45).
+ */
+export function oneHotFloat(indices: tf.Tensor | number[], depth: number): tf.Tensor {
+  return tf.tidy(() => {
+    const idx = Array.isArray(indices) ? tf.tensor1d(indices, 'int32') : tf.cast(indices, 'int32');
+    return tf.cast(tf.oneHot(idx, depth), 'float32');
+  });
+}

@@ -1,4 +1,4 @@
-import { Categorical, Dense, Module, type Rng } from '@elbo/core';
+import { Categorical, Dense, Module, type Rng, oneHotFloat } from '@elbo/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { gatedTaps, MaskedConv2d } from './masked-conv';
 
@@ -150,7 +150,7 @@ export class GatedPixelCnn extends Module {
   logits(codes: tf.Tensor): tf.Tensor4D {
     return tf.tidy(() => {
       this.checkCodes(codes);
-      return this.logitsFromOneHot(tf.oneHot(tf.cast(codes, 'int32'), this.numCodes, 1, 0, 'float32'));
+      return this.logitsFromOneHot(oneHotFloat(codes, this.numCodes));
     });
   }
 

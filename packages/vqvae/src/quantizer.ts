@@ -1,4 +1,4 @@
-import { Module, type Rng, stopGradient } from '@elbo/core';
+import { Module, type Rng, stopGradient, oneHotFloat } from '@elbo/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** How the codebook learns: by its own loss term (the paper) or by exponential moving averages. */
@@ -155,7 +155,7 @@ export class VectorQuantizer extends Module {
       const indices = this.nearest(ze);
       // A one-hot product rather than tf.gather: the indices hang off ze on the
       // tape, and tfjs's GatherV2 gradient rejects int32 indices on the tape.
-      const e = tf.matMul(tf.oneHot(indices, this.numCodes, 1, 0, 'float32'), this.codebook as tf.Tensor2D);
+      const e = tf.matMul(oneHotFloat(indices, this.numCodes), this.codebook as tf.Tensor2D);
       // Forward: zq = e. Backward: d zq / d ze = I (the straight-through estimator).
       const zq = tf.add(ze, stopGradient(tf.sub(e, ze))) as tf.Tensor2D;
       const codebookError = tf.sum(tf.square(tf.sub(stopGradient(ze), e)), 1) as tf.Tensor1D;
@@ -169,7 +169,7 @@ export class VectorQuantizer extends Module {
    * @param indices [n] int32
    */
   counts(indices: tf.Tensor): tf.Tensor1D {
-    return tf.tidy(() => tf.sum(tf.oneHot(tf.cast(tf.reshape(indices, [-1]), 'int32'), this.numCodes, 1, 0, 'float32'), 0) as tf.Tensor1D);
+    return tf.tidy(() => tf.sum(oneHotFloat(tf.reshape(indices, [-1]), this.numCodes), 0) as tf.Tensor1D);
   }
 
   /**
@@ -187,7 +187,7 @@ export class VectorQuantizer extends Module {
     const sum = this.emaSum;
     tf.tidy(() => {
       const g = this.decay;
-      const oneHot = tf.oneHot(tf.cast(tf.reshape(indices, [-1]), 'int32'), this.numCodes, 1, 0, 'float32');
+      const oneHot = oneHotFloat(tf.reshape(indices, [-1]), this.numCodes);
       const n = tf.sum(oneHot, 0);
       const dw = tf.matMul(oneHot, stopGradient(ze as tf.Tensor2D), true, false);
       const newSize = tf.add(tf.mul(size, g), tf.mul(n, 1 - g));

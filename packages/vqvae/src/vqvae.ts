@@ -17,7 +17,7 @@ import {
   type SampleOptions,
   Sequential,
   stopGradient,
-} from '@elbo/core';
+ oneHotFloat } from '@elbo/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type CodebookStats, codebookStats, codebookStatsFromCounts } from './codebook-stats';
 import type { VqVaeConfig } from './config';
@@ -45,7 +45,7 @@ export class CodeAssignment extends Categorical {
     numCodes: number,
   ) {
     // A finite very negative logit keeps logSoftmax and Gumbel-max finite.
-    super(tf.tidy(() => tf.mul(tf.sub(tf.oneHot(tf.cast(indices, 'int32'), numCodes, 1, 0, 'float32'), 1), 1e9)));
+    super(tf.tidy(() => tf.mul(tf.sub(oneHotFloat(indices, numCodes), 1), 1e9)));
   }
 
   override mode(): tf.Tensor {
