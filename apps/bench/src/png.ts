@@ -8,20 +8,24 @@ import { PNG } from 'pngjs';
  * PNG grid with `cols` columns and a 1-pixel gutter.
  */
 export function writeImageGrid(path: string, images: tf.Tensor, cols: number, imageShape: number[]): void {
-  const [h, w, c] = imageShape.length === 3 ? imageShape : [Math.round(Math.sqrt(imageShape[0])), Math.round(Math.sqrt(imageShape[0])), 1];
   const n = images.shape[0];
-  const data = tf.tidy(() => tf.clipByValue(tf.reshape(images, [n, h * w * c]), 0, 1).dataSync());
+  const data = tf.tidy(() => tf.clipByValue(tf.reshape(images, [n, -1]), 0, 1).dataSync());
+  writeImageGridArray(path, data, n, cols, imageShape);
+}
+
+/**
+ * The same from plain pixel values: `count` images of `imageShape` ([h, w, c],
+ * or [h*w] for square grey images) stored one after another in `data`.
+ */
+export function writeImageGridArray(path: string, data: ArrayLike<number>, count: number, cols: number, imageShape: number[]): void {
+  const [h, w, c] = imageShape.length === 3 ? imageShape : [Math.round(Math.sqrt(imageShape[0])), Math.round(Math.sqrt(imageShape[0])), 1];
+  const n = count;
   const rows = Math.ceil(n / cols);
   const gw = cols * (w + 1) + 1;
   const gh = rows * (h + 1) + 1;
   const png = new PNG({ width: gw, height: gh });
-  png.data.fill(0);
-  for (let i = 0; i < gw * gh; i++) {
-    png.data[i * 4] = 40;
-    png.data[i * 4 + 1] = 40;
-    png.data[i * 4 + 2] = 40;
-    png.data[i * 4 + 3] = 255;
-  }
+  for (let i = 0; i < gw * gh; i++) png.data.set([40, 40, 40, 255], i * 4);
+  const clamp = (v: number) => Math.round(255 * Math.min(1, Math.max(0, v)));
   for (let k = 0; k < n; k++) {
     const ox = (k % cols) * (w + 1) + 1;
     const oy = Math.floor(k / cols) * (h + 1) + 1;
@@ -29,7 +33,7 @@ export function writeImageGrid(path: string, images: tf.Tensor, cols: number, im
       for (let x = 0; x < w; x++) {
         const o = ((oy + y) * gw + ox + x) * 4;
         const base = k * h * w * c + (y * w + x) * c;
-        for (let ch = 0; ch < 3; ch++) png.data[o + ch] = Math.round(255 * data[base + (c === 3 ? ch : 0)]);
+        for (let ch = 0; ch < 3; ch++) png.data[o + ch] = clamp(data[base + (c === 3 ? ch : 0)]);
       }
     }
   }

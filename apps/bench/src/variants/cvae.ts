@@ -6,14 +6,13 @@
  * row per digit, and a style-transfer grid (a test digit re-drawn as every
  * digit). Also reports the test ELBO.
  */
-import { writeFileSync } from 'node:fs';
+import { writeImageGridArray } from '../png';
 import { join } from 'node:path';
 import { type BatchSource, disposeBatch, fit } from '@elbo/core';
 import { type Cvae, createCvae } from '@elbo/cvae';
 import { createBatchSource, loadMnist, takeSubset } from '@elbo/datasets';
 import { importanceSampledNll, mnistClassifier } from '@elbo/metrics';
 import * as tf from '@tensorflow/tfjs-core';
-import { PNG } from 'pngjs';
 
 export interface VariantContext {
   seed: number;
@@ -34,24 +33,7 @@ const NLL_K = 100;
 
 /** Write [n, 784] images in [0, 1] as a rows x cols grid PNG (1 px gaps). */
 function writeGrid(images: Float32Array, rows: number, cols: number, path: string): void {
-  const s = 28;
-  const gap = 1;
-  const png = new PNG({ width: cols * (s + gap) + gap, height: rows * (s + gap) + gap });
-  png.data.fill(255);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const base = (r * cols + c) * s * s;
-      for (let y = 0; y < s; y++) {
-        for (let x = 0; x < s; x++) {
-          const v = Math.round(255 * Math.min(1, Math.max(0, images[base + y * s + x])));
-          const o = ((r * (s + gap) + gap + y) * png.width + c * (s + gap) + gap + x) * 4;
-          png.data[o] = png.data[o + 1] = png.data[o + 2] = v;
-          png.data[o + 3] = 255;
-        }
-      }
-    }
-  }
-  writeFileSync(path, PNG.sync.write(png));
+  writeImageGridArray(path, images, rows * cols, cols, [28, 28, 1]);
 }
 
 /** Per-example means of the loss terms over a source, with the model in eval mode. */

@@ -6,13 +6,12 @@
  * reconstructions. Also reports the prior's test NLL and the reconstruction
  * NLL.
  */
-import { writeFileSync } from 'node:fs';
+import { writeImageGridArray } from '../png';
 import { join } from 'node:path';
 import { type BatchSource, createModel, disposeBatch, fit } from '@elbo/core';
 import { createBatchSource, loadMnist, takeSubset } from '@elbo/datasets';
 import { VqVae } from '@elbo/vqvae';
 import * as tf from '@tensorflow/tfjs-core';
-import { PNG } from 'pngjs';
 
 export interface VariantContext {
   seed: number;
@@ -33,24 +32,7 @@ const SAMPLE_ROWS = 8;
 
 /** Write [n, 784] images in [0, 1] as a rows x cols grid PNG (1 px gaps). */
 function writeGrid(images: Float32Array, rows: number, cols: number, path: string): void {
-  const s = 28;
-  const gap = 1;
-  const png = new PNG({ width: cols * (s + gap) + gap, height: rows * (s + gap) + gap });
-  png.data.fill(255);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const base = (r * cols + c) * s * s;
-      for (let y = 0; y < s; y++) {
-        for (let x = 0; x < s; x++) {
-          const v = Math.round(255 * Math.min(1, Math.max(0, images[base + y * s + x])));
-          const o = ((r * (s + gap) + gap + y) * png.width + c * (s + gap) + gap + x) * 4;
-          png.data[o] = png.data[o + 1] = png.data[o + 2] = v;
-          png.data[o + 3] = 255;
-        }
-      }
-    }
-  }
-  writeFileSync(path, PNG.sync.write(png));
+  writeImageGridArray(path, images, rows * cols, cols, [28, 28, 1]);
 }
 
 /**
