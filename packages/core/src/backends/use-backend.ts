@@ -119,14 +119,25 @@ async function ensureRegistered(name: string): Promise<void> {
   throw new Error(`useBackend: backend '${name}' is unavailable: ${missing.join('; ')}${hint}`);
 }
 
-/** A tiny matmul + gradient checked against hand-computed values. */
-function smokeTest(): void {
-  const [y, g] = tf.tidy(() => {
+/**
+ * A tiny matmul + gradient checked against hand-computed values, read back
+ * asynchronously: tfjs-backend-webgpu's synchronous read needs OffscreenCanvas
+ * (absent in Node) and returned zeros in Chromium.
+ */
+async function smokeTest(): Promise<void> {
+  const [yT, gT] = tf.tidy(() => {
     const a = tf.tensor2d([[1, 2], [3, 4]]);
     const b = tf.tensor2d([[5, 6], [7, 8]]);
     const grad = tf.grad((x: tf.Tensor) => tf.sum(tf.matMul(x as tf.Tensor2D, b)))(a);
-    return [tf.matMul(a, b).dataSync(), grad.dataSync()];
+    return [tf.matMul(a, b), grad];
   });
+  let y: Float32Array | Int32Array | Uint8Array;
+  let g: Float32Array | Int32Array | Uint8Array;
+  try {
+    [y, g] = await Promise.all([yT.data() as Promise<Float32Array>, gT.data() as Promise<Float32Array>]);
+  } finally {
+    tf.dispose([yT, gT]);
+  }
   const expectY = [19, 22, 43, 50];
   const expectG = [11, 15, 11, 15];
   for (let i = 0; i < 4; i++) {
@@ -147,7 +158,7 @@ async function activate(name: string, test: boolean): Promise<void> {
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`useBackend: backend '${name}' failed to initialise`);
   await tf.ready();
-  if (test) smokeTest();
+  if (test) await smokeTest();
 }
 
 /**

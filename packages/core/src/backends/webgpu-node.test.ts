@@ -28,7 +28,8 @@ afterAll(async () => {
 
 describe.runIf(probe.ok)('WebGPU in Node (Dawn)', () => {
   it("useBackend('webgpu') activates it and computes a matmul and its gradient read back asynchronously", async () => {
-    const r = await useBackend('webgpu');
+    // smokeTest: useBackend's own matmul + gradient check, read back asynchronously.
+    const r = await useBackend('webgpu', { smokeTest: true });
     expect(r.name).toBe('webgpu');
     expect(nodeWebGpuInfo()?.adapter.length).toBeGreaterThan(0);
     const [y, g] = tf.tidy(() => {
