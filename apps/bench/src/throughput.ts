@@ -21,12 +21,18 @@ function torchScript(): string {
   return join(dirname(createRequire(import.meta.url).resolve('@elbo/backend-native/package.json')), 'scripts', 'torch_bench.py');
 }
 
-/** Does python3 have torch? */
-function torchAvailable(): { ok: boolean; why?: string } {
-  const r = spawnSync('python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-  if (r.error) return { ok: false, why: `python3 not runnable (${r.error.message})` };
-  if (r.status !== 0) return { ok: false, why: 'python3 has no torch (Debian: apt-get install python3-torch libopenblas0-pthread)' };
-  return { ok: true };
+/**
+ * A python with torch: the one on PATH, else Debian's /usr/bin/python3 (where
+ * python3-torch installs when PATH has another python first).
+ */
+function findTorchPython(): { python?: string; why?: string } {
+  const tried: string[] = [];
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+    if (!r.error && r.status === 0) return { python };
+    tried.push(r.error ? `${python}: not runnable` : `${python}: no torch`);
+  }
+  return { why: `${tried.join('; ')} (Debian: apt-get install python3-torch libopenblas0-pthread)` };
 }
 
 /**
@@ -53,8 +59,8 @@ export async function runThroughput(flags: Flags, log: (line: string) => void): 
     throw new UsageError(`the throughput benchmark needs @elbo/backend-native: ${(e as Error).message.split('\n')[0]}`);
   }
   const { useBackend } = await import('@elbo/core');
-  const torch = reference === 'pytorch' ? torchAvailable() : { ok: false, why: 'not requested' };
-  if (reference === 'pytorch' && !torch.ok) log(`PyTorch reference unavailable: ${torch.why}`);
+  const torch = reference === 'pytorch' ? findTorchPython() : { why: 'not requested' };
+  if (reference === 'pytorch' && !torch.python) log(`PyTorch reference unavailable: ${torch.why}`);
   const rows: Row[] = [];
   for (const model of ['mlp', 'conv'] as const) {
     for (let round = 0; round < rounds; round++) {
@@ -71,7 +77,7 @@ export async function runThroughput(flags: Flags, log: (line: string) => void): 
         rows.push({ model, runtime: `tfjs-${backend}`, samplesPerSec: r.samplesPerSec, msPerStep: r.msPerStep, peakRssMiB: process.resourceUsage().maxRSS / 1024 });
         log(`round ${round + 1} ${model} tfjs-${backend}: ${r.samplesPerSec.toFixed(0)} samples/s`);
       }
-      if (torch.ok) {
+      if (torch.python) {
         // Run the script in-process under python so its peak RSS can be read afterwards.
         const wrapper = [
           'import json, resource, runpy, sys',
@@ -79,7 +85,7 @@ export async function runThroughput(flags: Flags, log: (line: string) => void): 
           "runpy.run_path(sys.argv[0], run_name='__main__')",
           "print(json.dumps({'peakRssMiB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))",
         ].join('\n');
-        const out = execFileSync('python3', ['-c', wrapper, torchScript(), model, String(steps), '3'], {
+        const out = execFileSync(torch.python, ['-c', wrapper, torchScript(), model, String(steps), '3'], {
           encoding: 'utf8',
           env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
         });

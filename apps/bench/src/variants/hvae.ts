@@ -8,7 +8,7 @@
  * seeded subset), the test ELBO, the per-level KLs and the active units per
  * level (Burda et al. 2016), and writes sample / reconstruction grids.
  */
-import { writeFileSync } from 'node:fs';
+import { writeImageGrid } from '../png';
 import { join } from 'node:path';
 import {
   Activation,
@@ -36,7 +36,6 @@ import { createBatchSource, loadMnist, takeSubset } from '@elbo/datasets';
 import { activeUnitsPerLevel, createHvae, type HierarchicalVae } from '@elbo/hvae';
 import { importanceSampledNll } from '@elbo/metrics';
 import * as tf from '@tensorflow/tfjs-core';
-import { PNG } from 'pngjs';
 
 export interface VariantContext {
   seed: number;
@@ -122,21 +121,7 @@ function meanTerms(model: GenerativeModel, x: tf.Tensor, chunk = 200): Record<st
 
 /** Write [n, 784] images in [0, 1] as a cols-wide grid of 28x28 tiles. */
 function writeGrid(path: string, images: tf.Tensor, cols: number): void {
-  const data = images.dataSync();
-  const n = images.shape[0];
-  const rows = Math.ceil(n / cols);
-  const png = new PNG({ width: cols * 28, height: rows * 28 });
-  for (let i = 0; i < n; i++) {
-    const ox = (i % cols) * 28;
-    const oy = Math.floor(i / cols) * 28;
-    for (let p = 0; p < 784; p++) {
-      const v = Math.round(255 * Math.min(1, Math.max(0, data[i * 784 + p])));
-      const idx = ((oy + Math.floor(p / 28)) * png.width + ox + (p % 28)) * 4;
-      png.data[idx] = png.data[idx + 1] = png.data[idx + 2] = v;
-      png.data[idx + 3] = 255;
-    }
-  }
-  writeFileSync(path, PNG.sync.write(png));
+  writeImageGrid(path, images, cols, [28, 28, 1]);
 }
 
 async function train(model: GenerativeModel, ctx: VariantContext, name: string, trainSet: ReturnType<typeof loadMnist>): Promise<number> {
