@@ -9,6 +9,7 @@ import type { Flags } from './commands';
 import { intFlag, runOptions, summarize } from './commands';
 import { UsageError } from './errors';
 import { type RunReport, trainRun } from './train-run';
+import type { VariantContext, VariantResult } from './variant-context';
 
 type SuiteFn = (flags: Flags, log: (line: string) => void) => Promise<number>;
 
@@ -124,11 +125,11 @@ export const SUITES: Record<string, SuiteFn> = {
         log(`${name}: no bench module (apps/bench/src/variants/${name}.ts); skipped`);
         continue;
       }
-      const mod = (await import(file)) as { run: (ctx: unknown) => Promise<{ metrics: Record<string, number>; files: string[] }> };
+      const mod = (await import(file)) as { run: (ctx: VariantContext) => Promise<VariantResult> };
       const outDir = join(flags.runs ?? 'runs', 'suite-variants', name);
       mkdirSync(outDir, { recursive: true });
       log(`== variants: ${name}`);
-      const result = await mod.run({ seed: intFlag(flags, 'seed', 0), epochs: intFlag(flags, 'epochs', 5, 1), trainLimit: intFlag(flags, 'train-limit', undefined, 1), outDir, log });
+      const result = await mod.run({ seed: intFlag(flags, 'seed', 0)!, epochs: intFlag(flags, 'epochs', 5, 1)!, trainLimit: intFlag(flags, 'train-limit', undefined, 1), outDir, log });
       all[name] = result;
       rows.push([name, Object.entries(result.metrics).map(([k, v]) => `${k} ${f(v, 3)}`).join(', ')]);
     }

@@ -14,13 +14,9 @@ import { createBatchSource, loadMnist, takeSubset } from '@elbo/datasets';
 import { importanceSampledNll, mnistClassifier } from '@elbo/metrics';
 import * as tf from '@tensorflow/tfjs-core';
 
-export interface VariantContext {
-  seed: number;
-  epochs: number;
-  trainLimit?: number;
-  outDir: string;
-  log: (line: string) => void;
-}
+import type { VariantContext } from '../variant-context';
+
+export type { VariantContext };
 
 const BATCH = 128;
 const LR = 1e-3;

@@ -37,13 +37,9 @@ import { activeUnitsPerLevel, createHvae, type HierarchicalVae } from '@elbo/hva
 import { importanceSampledNll } from '@elbo/metrics';
 import * as tf from '@tensorflow/tfjs-core';
 
-export interface VariantContext {
-  seed: number;
-  epochs: number;
-  trainLimit?: number;
-  outDir: string;
-  log: (line: string) => void;
-}
+import type { VariantContext } from '../variant-context';
+
+export type { VariantContext };
 
 const BATCH = 100;
 const LR = 1e-3;

@@ -13,13 +13,9 @@ import { createBatchSource, loadMnist, takeSubset } from '@elbo/datasets';
 import { VqVae } from '@elbo/vqvae';
 import * as tf from '@tensorflow/tfjs-core';
 
-export interface VariantContext {
-  seed: number;
-  epochs: number;
-  trainLimit?: number;
-  outDir: string;
-  log: (line: string) => void;
-}
+import type { VariantContext } from '../variant-context';
+
+export type { VariantContext };
 
 const BATCH = 128;
 const AE_LR = 1e-3;
