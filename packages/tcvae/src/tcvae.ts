@@ -1,18 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  type ActivationName,
   type Batch,
   type BaseModelConfig,
-  ConvDecoder,
-  ConvEncoder,
-  type Decoder,
+  buildEncoderDecoder,
   DiagonalGaussian,
-  type Encoder,
   LatentVariableModel,
   type LossContext,
   type LossOutput,
-  MlpDecoder,
-  MlpEncoder,
   Rng,
   StandardNormalPrior,
   validateConfig,
@@ -44,20 +38,7 @@ export class Tcvae extends LatentVariableModel {
     const inputShape = resolveInputShape(config);
     const rng = new Rng(config.seed);
     const init = rng.fork('init');
-    let encoder: Encoder;
-    let decoder: Decoder;
-    if (config.architecture === 'mlp') {
-      const inputDim = inputShape.reduce((a, b) => a * b, 1);
-      const hiddenDims = Array.from({ length: config.mlpLayers }, () => config.hiddenDim);
-      const activation: ActivationName = config.activation ?? 'relu';
-      encoder = new MlpEncoder(inputDim, config.latentDim, init, { hiddenDims, activation });
-      decoder = new MlpDecoder(config.latentDim, inputShape, init, { hiddenDims: [...hiddenDims].reverse(), activation, likelihood: config.likelihood });
-    } else {
-      const shape = inputShape as [number, number, number];
-      const options = { hiddenDims: config.hiddenDims, batchNorm: config.batchNorm, activation: config.activation ?? ('leakyRelu' as ActivationName) };
-      encoder = new ConvEncoder(shape, config.latentDim, init, options);
-      decoder = new ConvDecoder(config.latentDim, shape, init, { ...options, likelihood: config.likelihood });
-    }
+    const { encoder, decoder } = buildEncoderDecoder({ ...config, inputShape }, init);
     // Noise draws get their own stream, so initialisation does not depend on how much was sampled.
     super(config as TcvaeConfig & BaseModelConfig, inputShape, encoder, decoder, new StandardNormalPrior([config.latentDim]), rng.fork('noise'));
   }

@@ -1,19 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  type ActivationName,
   type Batch,
   type BaseModelConfig,
-  ConvDecoder,
-  ConvEncoder,
-  type Decoder,
-  type Encoder,
+  buildEncoderDecoder,
   LatentVariableModel,
-  type LikelihoodOptions,
   type LossContext,
   type LossOutput,
   type Schedule,
-  MlpDecoder,
-  MlpEncoder,
   Rng,
   StandardNormalPrior,
   validateConfig,
@@ -36,31 +29,7 @@ export class Vae extends LatentVariableModel {
     const inputShape = resolveInputShape(config);
     const rng = new Rng(config.seed);
     const init = rng.fork('init');
-    const likelihoodOptions: LikelihoodOptions = { logScale: config.likelihoodScale };
-    let encoder: Encoder;
-    let decoder: Decoder;
-    if (config.architecture === 'mlp') {
-      const inputDim = inputShape.reduce((a, b) => a * b, 1);
-      const hiddenDims = Array.from({ length: config.mlpLayers }, () => config.hiddenDim);
-      const activation: ActivationName = config.activation ?? 'relu';
-      encoder = new MlpEncoder(inputDim, config.latentDim, init, { hiddenDims, activation });
-      decoder = new MlpDecoder(config.latentDim, inputShape, init, {
-        hiddenDims: [...hiddenDims].reverse(),
-        activation,
-        likelihood: config.likelihood,
-        likelihoodOptions,
-      });
-    } else {
-      const shape = inputShape as [number, number, number];
-      const options = {
-        hiddenDims: config.hiddenDims,
-        residualBlocks: config.architecture === 'resnet' ? config.residualBlocks : 0,
-        batchNorm: config.batchNorm,
-        activation: config.activation ?? ('leakyRelu' as ActivationName),
-      };
-      encoder = new ConvEncoder(shape, config.latentDim, init, options);
-      decoder = new ConvDecoder(config.latentDim, shape, init, { ...options, likelihood: config.likelihood, likelihoodOptions });
-    }
+    const { encoder, decoder } = buildEncoderDecoder({ ...config, inputShape, likelihoodOptions: { logScale: config.likelihoodScale } }, init);
     super(config as VaeConfig & BaseModelConfig, inputShape, encoder, decoder, new StandardNormalPrior([config.latentDim]), rng);
     this.schedule = betaSchedule(config.betaSchedule, config.beta);
   }

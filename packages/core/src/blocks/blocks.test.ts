@@ -8,7 +8,7 @@ import { type Batch, type LossOutput, StandardNormalPrior } from '../model';
 import { Rng } from '../rng';
 import { LatentVariableModel } from './latent-model';
 import { makeLikelihood } from './likelihood';
-import { ConvDecoder, ConvEncoder, MlpDecoder, MlpEncoder } from './networks';
+import { buildEncoderDecoder, ConvDecoder, ConvEncoder, MlpDecoder, MlpEncoder } from './networks';
 
 let before = 0;
 beforeEach(() => {
@@ -69,6 +69,23 @@ describe('networks', () => {
     });
     enc.dispose();
     dec.dispose();
+  });
+});
+
+describe('buildEncoderDecoder', () => {
+  it('builds mlp, conv and resnet pairs from a spec and rejects a flat shape for conv', () => {
+    for (const [architecture, inputShape] of [['mlp', [12]], ['conv', [8, 8, 1]], ['resnet', [8, 8, 1]]] as const) {
+      const { encoder, decoder } = buildEncoderDecoder({ architecture, inputShape: [...inputShape], latentDim: 3, hiddenDim: 8, hiddenDims: [4, 4] }, new Rng(1));
+      tf.tidy(() => {
+        const q = encoder.forward(tf.zeros([2, ...inputShape]));
+        expect(q.shape).toEqual([2, 3]);
+        expect(decoder.forward(q.mean()).shape).toEqual([2, ...inputShape]);
+      });
+      expect(encoder instanceof (architecture === 'mlp' ? MlpEncoder : ConvEncoder)).toBe(true);
+      encoder.dispose();
+      decoder.dispose();
+    }
+    expect(() => buildEncoderDecoder({ architecture: 'conv', inputShape: [784], latentDim: 2 }, new Rng(1))).toThrow(/needs inputShape \[h, w, c\]/);
   });
 });
 

@@ -265,3 +265,56 @@ export class ConvDecoder extends Decoder {
     return makeLikelihood(this.likelihood, this.params(z, condition), this.likelihoodOptions);
   }
 }
+
+/** Plain description of a single-latent encoder/decoder pair, as variant configs carry it. */
+export interface NetworkSpec {
+  architecture: 'mlp' | 'conv' | 'resnet';
+  /** [d] for MLP data (any shape is flattened), [h, w, c] for conv/resnet. */
+  inputShape: number[];
+  latentDim: number;
+  /** MLP: width and number of hidden layers (the decoder mirrors them). */
+  hiddenDim?: number;
+  mlpLayers?: number;
+  /** Conv/resnet: channels per stride-2 stage. */
+  hiddenDims?: number[];
+  /** Resnet: residual blocks per stage (conv uses none). */
+  residualBlocks?: number;
+  batchNorm?: boolean;
+  /** Default relu for MLP, leakyRelu for conv/resnet. */
+  activation?: ActivationName;
+  likelihood?: LikelihoodFamily;
+  likelihoodOptions?: LikelihoodOptions;
+  conditionDim?: number;
+}
+
+/**
+ * Build the encoder and decoder of a single-latent model from a spec (shared
+ * by vae, tcvae and any scaffolded variant).
+ */
+export function buildEncoderDecoder(spec: NetworkSpec, rng: Rng): { encoder: Encoder; decoder: Decoder } {
+  const decoderOptions = { likelihood: spec.likelihood, likelihoodOptions: spec.likelihoodOptions, conditionDim: spec.conditionDim };
+  if (spec.architecture === 'mlp') {
+    const inputDim = spec.inputShape.reduce((a, b) => a * b, 1);
+    const hiddenDims = Array.from({ length: spec.mlpLayers ?? 2 }, () => spec.hiddenDim ?? 400);
+    const activation = spec.activation ?? 'relu';
+    return {
+      encoder: new MlpEncoder(inputDim, spec.latentDim, rng, { hiddenDims, activation, conditionDim: spec.conditionDim }),
+      decoder: new MlpDecoder(spec.latentDim, spec.inputShape, rng, { hiddenDims: [...hiddenDims].reverse(), activation, ...decoderOptions }),
+    };
+  }
+  if (spec.inputShape.length !== 3) {
+    throw new Error(`buildEncoderDecoder: architecture '${spec.architecture}' needs inputShape [h, w, c], got [${spec.inputShape.join(', ')}]`);
+  }
+  const shape = spec.inputShape as [number, number, number];
+  const options: ConvNetOptions = {
+    hiddenDims: spec.hiddenDims ?? [32, 64],
+    residualBlocks: spec.architecture === 'resnet' ? (spec.residualBlocks ?? 1) : 0,
+    batchNorm: spec.batchNorm,
+    activation: spec.activation ?? 'leakyRelu',
+    conditionDim: spec.conditionDim,
+  };
+  return {
+    encoder: new ConvEncoder(shape, spec.latentDim, rng, options),
+    decoder: new ConvDecoder(spec.latentDim, shape, rng, { ...options, ...decoderOptions }),
+  };
+}
