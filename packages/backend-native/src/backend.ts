@@ -30,7 +30,9 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = [
 ];
 
 /** Free arrays kept per length, and in all, by the recycler (bounded so an idle process does not hold much). */
-const MAX_FREE_PER_LENGTH = 8;
+// A training step keeps ~20 same-sized activations and gradients alive on its tape; with 8 per length the
+// rest were dropped and reallocated every step (fresh multi-100-KB arrays: page faults, GC pressure).
+const MAX_FREE_PER_LENGTH = 64;
 const MAX_FREE_BYTES = 256 * 1024 * 1024;
 
 /**
