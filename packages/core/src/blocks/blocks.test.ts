@@ -123,8 +123,17 @@ describe('LatentVariableModel', () => {
       expect(s.min().dataSync()[0] >= 0 && s.max().dataSync()[0] <= 1).toBe(true);
       expect(m.interpolate(tf.slice(x, 0, 1), tf.slice(x, 1, 1), 5).shape).toEqual([5, 6]);
       expect(m.traverse(1, [-2, 0, 2]).shape).toEqual([3, 6]);
+      const state = m.rng.getState();
       const lw = m.importanceLogWeights(x, 3);
       expect(lw.shape).toEqual([3, 16]);
+      // The batched computation equals the draw-by-draw definition with the same noise.
+      m.rng.setState(state);
+      const q = m.encode(x);
+      const rows = [0, 1, 2].map(() => {
+        const z = q.rsample!(m.rng);
+        return tf.sub(tf.add(m.decode(z).logProb(x), m.prior.logProb(z)), q.logProb(z));
+      });
+      expect(tf.max(tf.abs(tf.sub(tf.stack(rows), lw))).dataSync()[0]).toBeLessThan(1e-3);
       // ELBO (mean of log-weights) lies below log p(x) <= 0 for Bernoulli data.
       expect(tf.mean(lw).dataSync()[0]).toBeLessThan(0);
       expect(() => m.decode(tf.zeros([1, 3]))).toThrow(/z must be \[batch, 2\]/);

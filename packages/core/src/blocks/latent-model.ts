@@ -114,23 +114,27 @@ export abstract class LatentVariableModel extends Module implements GenerativeMo
     });
   }
 
-  /** log p(x|z) + log p(z) - log q(z|x) for k posterior draws per example: [k, batch]. */
+  /**
+   * log p(x|z) + log p(z) - log q(z|x) for k posterior draws per example: [k, batch].
+   * The encoder runs once; the k draws are decoded together as one k * batch pass.
+   */
   importanceLogWeights(x: tf.Tensor, k: number, condition?: tf.Tensor): tf.Tensor2D {
     if (!Number.isInteger(k) || k < 1) throw new Error(`${this.variant}: k must be a positive integer, got ${k}`);
     return tf.tidy(() => {
       const b = x.shape[0];
       const q = this.encode(x, condition);
-      const rows: tf.Tensor[] = [];
+      const zs: tf.Tensor[] = [];
+      const logQ: tf.Tensor[] = [];
       for (let i = 0; i < k; i++) {
-        rows.push(
-          tf.tidy(() => {
-            const z = q.rsample ? q.rsample(this.rng) : q.sample(this.rng);
-            const px = this.decode(z, condition);
-            return tf.sub(tf.add(px.logProb(x), this.prior.logProb(z)), q.logProb(z));
-          }),
-        );
+        const z = q.rsample ? q.rsample(this.rng) : q.sample(this.rng);
+        zs.push(z);
+        logQ.push(q.logProb(z));
       }
-      return tf.reshape(tf.stack(rows), [k, b]) as tf.Tensor2D;
+      const z = tf.concat(zs);
+      const repeat = (t: tf.Tensor) => tf.concat(Array.from({ length: k }, () => t));
+      const px = this.decode(z, condition && repeat(condition));
+      const logJoint = tf.add(px.logProb(repeat(x)), this.prior.logProb(z));
+      return tf.sub(tf.reshape(logJoint, [k, b]), tf.stack(logQ)) as tf.Tensor2D;
     });
   }
 
