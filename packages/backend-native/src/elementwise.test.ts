@@ -102,6 +102,26 @@ describe('unary kernels match the cpu backend, gradients included', () => {
     x.dispose();
   });
 
+  it('Log1p (a polynomial, not libm, natively) matches the cpu kernel per element over float32 magnitudes and at the edges', () => {
+    // Per-element relative error, not relError's error relative to the largest output: log1p of tiny x is
+    // tiny, and a large-scale comparison would hide a wrong result there.
+    const values: number[] = [0, -0, -1, -2, Infinity, -Infinity, NaN, 1e-45, -1e-45, 1e-30, -0.9999999, 3e38, -0.5, 1, 1e-8, -1e-8];
+    for (let e = -40; e <= 40; e++) for (const m of [-0.93, -0.5, 0.17, 0.71, 0.99]) values.push(m * 2 ** e);
+    const x = Float32Array.from(values); // m * 2^e < -1 gives NaN on both
+    // Length 40001 so the kernel runs split across the pool, with the edge cases in every chunk.
+    const big = new Float32Array(40001);
+    for (let i = 0; i < big.length; i++) big[i] = x[i % x.length];
+    const r = onBoth([{ shape: [big.length], values: big }], (t) => tf.log1p(t));
+    for (let i = 0; i < big.length; i++) {
+      const [a, b] = [r.native[0][i], r.cpu[0][i]];
+      if (Number.isNaN(b) || !Number.isFinite(b)) {
+        expect(Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b)), `log1p(${big[i]}) = ${a}, cpu ${b}`).toBe(true);
+      } else {
+        expect(Math.abs(a - b) / Math.max(Math.abs(b), 1e-38), `log1p(${big[i]}) = ${a}, cpu ${b}`).toBeLessThan(1e-6);
+      }
+    }
+  });
+
   it('Softplus is stable at large |x| like the cpu kernel', () => {
     const r = onBoth([{ shape: [4], values: Float32Array.from([-100, -20, 20, 100]) }], (x) => tf.softplus(x));
     expect(worstError(r)).toBeLessThan(TOL);
