@@ -141,45 +141,17 @@ inline bool log1pPolyDomain(float x) {
   return u >= std::numeric_limits<float>::min() && u <= std::numeric_limits<float>::max();
 }
 
+// The domain test is a branch-free count inside the vectorised loop; the scalar fix-up loop (a branch per
+// element, which cost as much as the polynomial) runs only when some lane needs it.
 void log1pFast(const float* x, float* out, long lo, long hi) {
-  for (long i = lo; i < hi; i++) out[i] = log1pPoly(x[i]);
+  int outside = 0;
+  for (long i = lo; i < hi; i++) {
+    out[i] = log1pPoly(x[i]);
+    outside |= log1pPolyDomain(x[i]) ? 0 : 1;
+  }
+  if (!outside) return;
   for (long i = lo; i < hi; i++) {
     if (!log1pPolyDomain(x[i])) out[i] = std::log1p(x[i]);
-  }
-}
-
-// expf without a libm call per element, so the loop vectorises (Cephes' expf: x = n ln2 + r with ln2
-// split in two for an exact reduction, a degree-6 polynomial on |r| <= ln2/2, 2^n put in the exponent
-// bits; ~1 ulp). Outside [-87, 88] (overflow, results near or below FLT_MIN) and for NaN, fixExp redoes
-// the lane with std::exp.
-inline float expPoly(float x) {
-  const float xc = x < -87.f ? -87.f : (x > 88.f ? 88.f : x);  // keeps 2^n a normal float on every lane
-  // floor by truncation and a fix-up (std::floor needs SSE4.1 to vectorise; the baseline is SSE2).
-  const float t = 1.44269504088896341f * xc + 0.5f;
-  int n = static_cast<int>(t);
-  n -= static_cast<float>(n) > t ? 1 : 0;
-  const float fz = static_cast<float>(n);
-  float r = xc - fz * 0.693359375f;
-  r = r - fz * -2.12194440e-4f;
-  const float z = r * r;
-  float y = 1.9875691500E-4f;
-  y = y * r + 1.3981999507E-3f;
-  y = y * r + 8.3334519073E-3f;
-  y = y * r + 4.1665795894E-2f;
-  y = y * r + 1.6666665459E-1f;
-  y = y * r + 5.0000001201E-1f;
-  y = y * z + r + 1.f;
-  const uint32_t bits = static_cast<uint32_t>(n + 127) << 23;
-  float p2;
-  std::memcpy(&p2, &bits, 4);
-  return y * p2;
-}
-
-void expFast(const float* x, float* out, long lo, long hi) {
-  for (long i = lo; i < hi; i++) out[i] = expPoly(x[i]);
-  for (long i = lo; i < hi; i++) {
-    const float v = x[i];
-    if (!(v >= -87.f && v <= 88.f)) out[i] = std::exp(v);
   }
 }
 
@@ -227,14 +199,7 @@ void binary(BinaryOp op, Operand a, Operand b, float* out, long total) {
 void unary(UnaryOp op, const float* x, float* out, long n, float alpha) {
   switch (op) {
     case UnaryOp::Neg: unaryT<NegG>(x, out, n, alpha); break;
-    case UnaryOp::Exp:
-      // In place (x == out) the fix-up pass would read outputs: keep the scalar path there.
-      if (x == out) {
-        unaryT<ExpG>(x, out, n, alpha);
-      } else {
-        parallelFor(n, kGrain / 4, [&](long lo, long hi) { expFast(x, out, lo, hi); });
-      }
-      break;
+    case UnaryOp::Exp: unaryT<ExpG>(x, out, n, alpha); break;
     case UnaryOp::Log: unaryT<LogG>(x, out, n, alpha); break;
     case UnaryOp::Sqrt: unaryT<SqrtG>(x, out, n, alpha); break;
     case UnaryOp::Square: unaryT<SquareG>(x, out, n, alpha); break;
