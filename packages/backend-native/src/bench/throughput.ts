@@ -89,10 +89,17 @@ export interface KernelProfileRow {
 }
 
 /**
- * Time every kernel of one training step (tf.profile) and sum by kernel name,
- * largest first. `share` is the fraction of the summed kernel time.
+ * Time every kernel of `steps` training steps (tf.profile) after `warmup`
+ * untimed ones and sum by kernel name, largest first; `calls`, `ms` and
+ * `wallMs` are per step. `share` is the fraction of the summed kernel time.
+ * One step right after one warm-up (the defaults) still runs cold JIT code;
+ * e.g. warmup 30, steps 30 gives the steady state.
  */
-export async function profileTrainingStep(options: Omit<ThroughputOptions, 'steps' | 'warmup'>): Promise<{ rows: KernelProfileRow[]; wallMs: number }> {
+export async function profileTrainingStep(options: ThroughputOptions): Promise<{ rows: KernelProfileRow[]; wallMs: number }> {
+  const steps = options.steps ?? 1;
+  const warmup = options.warmup ?? 1;
+  if (!Number.isInteger(steps) || steps <= 0) throw new Error(`profileTrainingStep: steps must be a positive integer, got ${steps}`);
+  if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`profileTrainingStep: warmup must be a non-negative integer, got ${warmup}`);
   const batchSize = options.batchSize ?? DEFAULT_BATCH[options.model];
   const previous = tf.getBackend();
   if (!(await tf.setBackend(options.backend))) throw new Error(`profileTrainingStep: backend '${options.backend}' could not be initialised`);
@@ -102,12 +109,12 @@ export async function profileTrainingStep(options: Omit<ThroughputOptions, 'step
   const data = tf.randomUniform(model.inputShape, 0, 1, 'float32', rng.nextSeed());
   const vars = model.variables();
   try {
-    optimizer.minimize(() => negativeElbo(model, data, rng), false, vars);
+    for (let i = 0; i < warmup; i++) optimizer.minimize(() => negativeElbo(model, data, rng), false, vars);
     const t0 = performance.now();
     const info = await tf.profile(() => {
-      optimizer.minimize(() => negativeElbo(model, data, rng), false, vars);
+      for (let i = 0; i < steps; i++) optimizer.minimize(() => negativeElbo(model, data, rng), false, vars);
     });
-    const wallMs = performance.now() - t0;
+    const wallMs = (performance.now() - t0) / steps;
     const byName = new Map<string, { calls: number; ms: number }>();
     for (const k of info.kernels) {
       const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
@@ -118,7 +125,7 @@ export async function profileTrainingStep(options: Omit<ThroughputOptions, 'step
     }
     const total = [...byName.values()].reduce((s, e) => s + e.ms, 0);
     const rows = [...byName.entries()]
-      .map(([kernel, e]) => ({ kernel, calls: e.calls, ms: e.ms, share: total > 0 ? e.ms / total : 0 }))
+      .map(([kernel, e]) => ({ kernel, calls: e.calls / steps, ms: e.ms / steps, share: total > 0 ? e.ms / total : 0 }))
       .sort((a, b) => b.ms - a.ms);
     return { rows, wallMs };
   } finally {
