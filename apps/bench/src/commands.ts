@@ -27,7 +27,8 @@ commands:
 common options:
   --epochs N  --batch-size N  --lr X  --train-limit N  --test-limit N  --seed N
   --backend auto|native|cpu|wasm|tensorflow  --runs DIR (default runs)  --name NAME  --mnist-dir DIR
-  --nll-samples K  --fid-samples N  --no-progress`;
+  --nll-samples K  --fid-samples N  --no-progress
+throughput options: --backends LIST  --reference pytorch  --steps N (timed, default 20)  --warmup N (untimed, default 10)`;
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -51,6 +52,7 @@ const OPTIONS = {
   reference: { type: 'string' },
   backends: { type: 'string' },
   steps: { type: 'string' },
+  warmup: { type: 'string' },
   browser: { type: 'boolean', default: false },
   'no-progress': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },

@@ -50,6 +50,8 @@ export async function runThroughput(flags: Flags, log: (line: string) => void): 
   const known = ['native', 'cpu', 'wasm', 'tensorflow'];
   for (const b of backends) if (!known.includes(b)) throw new UsageError(`unknown backend "${b}" in --backends (known: ${known.join(', ')})`);
   const steps = intFlag(flags, 'steps', 20, 1)!;
+  // Untimed steps first, the same count for every runtime: tfjs's first ~10 steps in a process run JIT-cold.
+  const warmup = intFlag(flags, 'warmup', 10, 0)!;
   const rounds = 2;
   let bench: typeof import('@elbo/backend-native/bench');
   try {
@@ -73,7 +75,7 @@ export async function runThroughput(flags: Flags, log: (line: string) => void): 
         }
         // The stock cpu backend is ~100x slower: a few steps are enough to measure it.
         const n = backend === 'cpu' ? Math.min(steps, 3) : steps;
-        const r = await bench.measureThroughput({ model, backend, steps: n, warmup: backend === 'cpu' ? 1 : 3, optimizer: backend === 'native' ? 'native' : 'tfjs' });
+        const r = await bench.measureThroughput({ model, backend, steps: n, warmup: backend === 'cpu' ? Math.min(warmup, 1) : warmup, optimizer: backend === 'native' ? 'native' : 'tfjs' });
         rows.push({ model, runtime: `tfjs-${backend}`, samplesPerSec: r.samplesPerSec, msPerStep: r.msPerStep, peakRssMiB: process.resourceUsage().maxRSS / 1024 });
         log(`round ${round + 1} ${model} tfjs-${backend}: ${r.samplesPerSec.toFixed(0)} samples/s`);
       }
@@ -85,7 +87,7 @@ export async function runThroughput(flags: Flags, log: (line: string) => void): 
           "runpy.run_path(sys.argv[0], run_name='__main__')",
           "print(json.dumps({'peakRssMiB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))",
         ].join('\n');
-        const out = execFileSync(torch.python, ['-c', wrapper, torchScript(), model, String(steps), '3'], {
+        const out = execFileSync(torch.python, ['-c', wrapper, torchScript(), model, String(steps), String(warmup)], {
           encoding: 'utf8',
           env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
         });
