@@ -208,9 +208,8 @@ export class ConvEncoder extends Encoder {
 
 /**
  * z [batch, latentDim] -> p(x|z) over [h, w, c]: Dense to the smallest grid,
- * stride-2 transposed convolutions mirroring the encoder, a crop where the
- * input size is not a multiple of 2^stages (e.g. 28 -> 32 -> 28), and a 3x3
- * output convolution.
+ * stride-2 transposed convolutions mirroring the encoder stage by stage
+ * (odd sizes included: 4 -> 7 -> 14 -> 28), and a 3x3 output convolution.
  */
 export class ConvDecoder extends Decoder {
   readonly fc: Dense;
@@ -239,11 +238,15 @@ export class ConvDecoder extends Decoder {
     this.grid = [convStageSizes(h, n)[n], convStageSizes(w, n)[n], dims[0]];
     this.fc = this.addModule('fc', new Dense(latentDim + this.conditionDim, this.grid[0] * this.grid[1] * this.grid[2], rng));
     const layers: Layer[] = [new Reshape(this.grid)];
+    // Each stage restores the encoder's size at that depth exactly (e.g. 4 -> 7 -> 14 -> 28), so nothing is cropped.
+    const hs = convStageSizes(h, n);
+    const ws = convStageSizes(w, n);
     for (let i = 0; i < n; i++) {
       const inCh = dims[i];
       const outCh = dims[i + 1] ?? dims[n - 1];
       for (let r = 0; r < (options.residualBlocks ?? 0); r++) layers.push(new ResidualBlock(inCh, rng, { activation: act, norm: bn }));
-      layers.push(new ConvTranspose2d(inCh, outCh, rng, { kernelSize: 3, stride: 2, padding: 'same', bias: !bn }));
+      const outputSize: [number, number] = [hs[n - 1 - i], ws[n - 1 - i]];
+      layers.push(new ConvTranspose2d(inCh, outCh, rng, { kernelSize: 3, stride: 2, padding: 'same', bias: !bn, outputSize }));
       if (bn) layers.push(new BatchNorm(outCh));
       layers.push(new Activation(act));
     }
@@ -253,12 +256,7 @@ export class ConvDecoder extends Decoder {
   }
 
   params(z: tf.Tensor, condition?: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const [h, w] = this.outputShape;
-      let y = this.body.apply(this.fc.apply(withCondition(z, condition, this.conditionDim, 'ConvDecoder')));
-      if (y.shape[1] !== h || y.shape[2] !== w) y = tf.slice(y, [0, 0, 0, 0], [-1, h, w, -1]);
-      return this.out.apply(y);
-    });
+    return tf.tidy(() => this.out.apply(this.body.apply(this.fc.apply(withCondition(z, condition, this.conditionDim, 'ConvDecoder')))));
   }
 
   forward(z: tf.Tensor, condition?: tf.Tensor): Distribution {

@@ -48,9 +48,15 @@ export class BatchNorm extends Layer {
       if (!this.training) {
         return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.epsilon);
       }
-      const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-      const { mean, variance } = tf.moments(x, axes);
+      // Batch statistics as [1, n] x [n, c] matrix products: reductions over the
+      // leading axes make tfjs's cpu kernels transpose and tile (measured: 0.85 s
+      // of a 1.4 s conv-VAE step went to Mean), while a GEMM is fast everywhere.
       const n = x.size / this.numFeatures;
+      const flat = tf.reshape(x, [n, this.numFeatures]);
+      const weights = tf.fill([1, n], 1 / n);
+      const mean = tf.reshape(tf.matMul(weights, flat), [this.numFeatures]);
+      const centered = tf.sub(flat, mean);
+      const variance = tf.reshape(tf.matMul(weights, tf.square(centered)), [this.numFeatures]);
       // Running statistics are state, not part of the differentiated graph.
       tf.tidy(() => {
         const m = this.momentum;
@@ -58,7 +64,10 @@ export class BatchNorm extends Layer {
         this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(stopGradient(mean), m)));
         this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
       });
-      return tf.batchNorm(x, mean, variance, this.beta, this.gamma, this.epsilon);
+      // Normalise with plain broadcast ops on [n, c] (their gradients reduce over
+      // axis 0 of a matrix, which is cheap; FusedBatchNorm's gradient reduces a 4-D tensor).
+      const normalized = tf.mul(centered, tf.rsqrt(tf.add(variance, this.epsilon)));
+      return tf.reshape(tf.add(tf.mul(normalized, this.gamma), this.beta), x.shape);
     });
   }
 }

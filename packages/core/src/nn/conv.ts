@@ -92,6 +92,12 @@ export class Conv2d extends Layer {
 export interface ConvTransposeOptions extends Omit<ConvOptions, 'padding'> {
   /** 'same' multiplies the size by the stride; 'valid' gives (in - 1) * stride + k. */
   padding?: 'same' | 'valid';
+  /**
+   * A fixed output [height, width] ('same' only): any size whose 'same' conv
+   * gives back the input size, e.g. 4 -> 7 to invert 7 -> 4. Decoders use it
+   * instead of cropping, which the cpu Slice kernel makes slow.
+   */
+  outputSize?: [number, number];
 }
 
 /**
@@ -105,6 +111,7 @@ export class ConvTranspose2d extends Layer {
   readonly stride: number;
   readonly padding: 'same' | 'valid';
   readonly activation: ActivationName;
+  readonly fixedOutputSize?: [number, number];
 
   constructor(
     readonly inChannels: number,
@@ -116,6 +123,8 @@ export class ConvTranspose2d extends Layer {
     this.kernelSize = options.kernelSize ?? 3;
     this.stride = options.stride ?? 2;
     this.padding = options.padding ?? 'same';
+    this.fixedOutputSize = options.outputSize;
+    if (this.fixedOutputSize && this.padding !== 'same') throw new Error("ConvTranspose2d: outputSize needs padding 'same'");
     this.activation = options.activation ?? 'linear';
     checkPositive('ConvTranspose2d', { inChannels, outChannels, kernelSize: this.kernelSize, stride: this.stride });
     if (this.padding !== 'same' && this.padding !== 'valid') {
@@ -147,7 +156,11 @@ export class ConvTranspose2d extends Layer {
         throw new Error(`ConvTranspose2d: expected input [batch, h, w, ${this.inChannels}], got [${x.shape.join(', ')}]`);
       }
       const [b, h, w] = x.shape;
-      const out: [number, number, number, number] = [b, this.outputSize(h), this.outputSize(w), this.outChannels];
+      const fixed = this.fixedOutputSize;
+      if (fixed && (Math.ceil(fixed[0] / this.stride) !== h || Math.ceil(fixed[1] / this.stride) !== w)) {
+        throw new Error(`ConvTranspose2d: outputSize [${fixed.join(', ')}] with stride ${this.stride} needs input ${Math.ceil(fixed[0] / this.stride)}x${Math.ceil(fixed[1] / this.stride)}, got ${h}x${w}`);
+      }
+      const out: [number, number, number, number] = [b, fixed ? fixed[0] : this.outputSize(h), fixed ? fixed[1] : this.outputSize(w), this.outChannels];
       let y: tf.Tensor = usePortableConvGrad()
         ? portableConv2dTranspose(x as tf.Tensor4D, kernel as tf.Tensor4D, out, this.stride, this.padding)
         : tf.conv2dTranspose(x as tf.Tensor4D, kernel as tf.Tensor4D, out, this.stride, this.padding);

@@ -51,6 +51,18 @@ describe('finite-difference gradients', () => {
     }
   });
 
+  it('ConvTranspose2d with a fixed odd output size (4 -> 7) has correct gradients and checks its input', () => {
+    const c = new ConvTranspose2d(2, 3, new Rng(7), { stride: 2, outputSize: [7, 7] });
+    const x = variableOf(tf.randomNormal([2, 4, 4, 2], 0, 1, 'float32', 8));
+    const shape = tf.tidy(() => c.apply(x).shape);
+    expect(shape).toEqual([2, 7, 7, 3]);
+    const f = objective(() => c.apply(x));
+    for (const v of [c.kernel, x]) expect(checkGradient(f, v).maxRelativeError).toBeLessThan(2e-2);
+    expect(() => tf.tidy(() => c.apply(tf.zeros([1, 5, 5, 2])))).toThrow(/needs input 4x4, got 5x5/);
+    x.dispose();
+    c.dispose();
+  });
+
   it('ConvTranspose2d doubles the size and has correct gradients', () => {
     const c = new ConvTranspose2d(3, 2, new Rng(5), { stride: 2 });
     const x = variableOf(tf.randomNormal([2, 3, 3, 3], 0, 1, 'float32', 6));
