@@ -8,6 +8,8 @@ import { runCommand } from './commands';
  * `throughput` cover the rest. Bad input prints one line and exits with 2.
  */
 async function main(argv: string[]): Promise<number> {
+  // `pnpm bench ...` runs this in apps/bench; relative paths (--config, --runs, --model) mean the user's directory.
+  if (process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
   try {
     return await runCommand(argv, (line) => console.log(line));
   } catch (e) {
