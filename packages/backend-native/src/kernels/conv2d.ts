@@ -36,6 +36,20 @@ interface ConvAttrs {
   filterShape?: [number, number, number, number];
 }
 
+/** tfjs's Conv2DInfo for a kernel's attributes (NHWC or NCHW as the attrs say). */
+function convInfo(inShape: number[], filterShape: number[], attrs: ConvAttrs, dilations: ConvAttrs['dilations']): Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    tf.backend_util.convertConv2DDataFormat(attrs.dataFormat),
+  );
+}
+
 function usable(c: Conv2DInfo): boolean {
   // NCHW and negative paddings ('valid' with odd rounding) are left to the cpu kernels.
   return c.dataFormat === 'channelsLast' && c.padInfo.top >= 0 && c.padInfo.left >= 0;
@@ -51,20 +65,12 @@ export function conv2dKernelConfig(): tf.KernelConfig {
     kernelFunc: (args) => {
       const backend = args.backend as MathBackendCPU;
       const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
-      const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as ConvAttrs;
+      const attrs = args.attrs as unknown as ConvAttrs;
+      const { dilations } = attrs;
       const xv = floatData(backend, x);
       const fv = floatData(backend, filter);
       if (!xv || !fv || x.shape.length !== 4 || filter.shape.length !== 4) return fallback(args);
-      const info = tf.backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number],
-        filter.shape as [number, number, number, number],
-        strides,
-        dilations ?? 1,
-        pad,
-        dimRoundingMode,
-        false,
-        tf.backend_util.convertConv2DDataFormat(dataFormat),
-      );
+      const info = convInfo(x.shape, filter.shape, attrs, dilations);
       if (!usable(info)) return fallback(args);
       const out = allocOutput(backend, sizeOf(info.outShape));
       addon.conv2d(0, xv, fv, out, params(info));
@@ -86,20 +92,12 @@ export function conv2dBackpropInputKernelConfig(): tf.KernelConfig {
     kernelFunc: (args) => {
       const backend = args.backend as MathBackendCPU;
       const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-      const { inputShape, strides, pad, dataFormat, dimRoundingMode } = args.attrs as unknown as ConvAttrs;
+      const attrs = args.attrs as unknown as ConvAttrs;
+      const { inputShape } = attrs;
       const dv = floatData(backend, dy);
       const fv = floatData(backend, filter);
       if (!dv || !fv || !inputShape || filter.shape.length !== 4) return fallback(args);
-      const info = tf.backend_util.computeConv2DInfo(
-        inputShape,
-        filter.shape as [number, number, number, number],
-        strides,
-        1,
-        pad,
-        dimRoundingMode,
-        false,
-        tf.backend_util.convertConv2DDataFormat(dataFormat),
-      );
+      const info = convInfo(inputShape, filter.shape, attrs, 1);
       if (!usable(info) || sizeOf(dy.shape) !== sizeOf(info.outShape)) return fallback(args);
       const out = allocOutput(backend, sizeOf(info.inShape));
       addon.conv2d(1, dv, fv, out, params(info));
@@ -118,20 +116,12 @@ export function conv2dBackpropFilterKernelConfig(): tf.KernelConfig {
     kernelFunc: (args) => {
       const backend = args.backend as MathBackendCPU;
       const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-      const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as ConvAttrs;
+      const attrs = args.attrs as unknown as ConvAttrs;
+      const { filterShape } = attrs;
       const xv = floatData(backend, x);
       const dv = floatData(backend, dy);
       if (!xv || !dv || !filterShape || x.shape.length !== 4) return fallback(args);
-      const info = tf.backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number],
-        filterShape,
-        strides,
-        1,
-        pad,
-        dimRoundingMode,
-        false,
-        tf.backend_util.convertConv2DDataFormat(dataFormat),
-      );
+      const info = convInfo(x.shape, filterShape, attrs, 1);
       if (!usable(info) || sizeOf(dy.shape) !== sizeOf(info.outShape)) return fallback(args);
       const out = allocOutput(backend, sizeOf(filterShape));
       addon.conv2d(2, xv, dv, out, params(info));
