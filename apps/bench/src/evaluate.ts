@@ -68,13 +68,9 @@ export async function evaluateModel(model: GenerativeModel, x: tf.Tensor, option
     reconstructionSsim: tf.tidy(() => ssim(images(recon), images(x), { dataRange: 1 })),
   };
   recon.dispose();
-  if (model.variant !== 'vqvae') {
-    try {
-      result.activeUnits = activeUnits(model, x, { batchSize }).count;
-    } catch {
-      // Models without a Gaussian posterior have no active-unit count.
-    }
-  }
+  // Active units (Burda et al. 2016) are defined for one Gaussian latent layer: models with a single prior.
+  // Hierarchical models report them per level in their own bench module; discrete codes have none.
+  if (model.prior !== undefined) result.activeUnits = activeUnits(model, x, { batchSize }).count;
   if ((options.nllSamples ?? 0) > 0) {
     const m = Math.min(options.nllExamples ?? 1000, x.shape[0]);
     const subset = tf.slice(x, 0, m);

@@ -16,8 +16,6 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import type { VariantContext } from '../variant-context';
 
-export type { VariantContext };
-
 const BATCH = 128;
 const LR = 1e-3;
 /** Samples per digit classified for the conditional-accuracy table. */

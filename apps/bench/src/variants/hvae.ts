@@ -39,8 +39,6 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import type { VariantContext } from '../variant-context';
 
-export type { VariantContext };
-
 const BATCH = 100;
 const LR = 1e-3;
 /** Test examples and importance samples for the NLL (Burda et al. use all 10,000 and k = 5000). */

@@ -15,8 +15,6 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import type { VariantContext } from '../variant-context';
 
-export type { VariantContext };
-
 const BATCH = 128;
 const AE_LR = 1e-3;
 const PRIOR_LR = 3e-3;
