@@ -35,7 +35,7 @@ export const vqvaeConfigSchema = z
     inputShape: z.array(configFields.positiveInt()).min(1).max(3),
     /** 'mlp': the encoder maps the flattened input to a grid of codeGrid vectors (global receptive field). */
     architecture: z.enum(['mlp']).default('mlp'),
-    /** Hidden widths of the encoder (the decoder mirrors them). Default: the bench's MNIST setting. */
+    /** MLP widths of the encoder's hidden layers (the decoder mirrors them). Default: the bench's MNIST setting. */
     hiddenDims: z.array(configFields.positiveInt()).min(1).default([512, 256]),
     activation: z.enum(ACTIVATIONS).default('relu'),
     /** D, the size of one code vector. */
@@ -47,8 +47,8 @@ export const vqvaeConfigSchema = z
       .positiveInt()
       .refine((k) => k >= 2, { message: 'must be at least 2' })
       .default(64),
-    /** Commitment weight (the paper's beta). */
-    beta: z.number().nonnegative().default(0.25),
+    /** Weight of the commitment term ||ze - sg(e)||^2 (van den Oord et al. use 0.25). Not a KL weight: a KL schedule never scales it. */
+    commitmentWeight: z.number().nonnegative().default(0.25),
     /**
      * 'ema' (default) or 'gradient' (the paper's codebook loss). Measured on MNIST with Adam at lr 1e-3:
      * in gradient mode Adam moves each code by about lr per step while the encoder outputs move by O(1),

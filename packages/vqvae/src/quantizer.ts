@@ -21,7 +21,7 @@ export type Quantized = {
   indices: tf.Tensor1D;
   /** ||stopGradient(ze) - e||^2 per row: [n] (trains the codebook; gradient mode). */
   codebookError: tf.Tensor1D;
-  /** ||ze - stopGradient(e)||^2 per row: [n] (the commitment term before its weight beta). */
+  /** ||ze - stopGradient(e)||^2 per row: [n] (the commitment term before its weight commitmentWeight). */
   commitmentError: tf.Tensor1D;
 };
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type Batch, type BatchSource, ConfigError, createModel, disposeBatch, fit, listVariants, loadModel, type LossOutput, saveModel } from '@elbo/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import { type VqVaeConfigInput, VqVae } from './index';
+import { createVqVae, type VqVaeConfigInput, VqVae } from './index';
 import { adamSteps, loadMnist, mnistBatch } from './test-helpers';
 
 /** A small model so that the suite runs in seconds on tfjs-backend-cpu. */
@@ -44,7 +44,7 @@ describe('config and construction', () => {
     const m = build();
     expect(m).toBeInstanceOf(VqVae);
     expect(m.variant).toBe('vqvae');
-    expect(m.config.beta).toBe(0.25);
+    expect(m.config.commitmentWeight).toBe(0.25);
     expect(m.config.codebookUpdate).toBe('ema');
     expect(m.config.emaDecay).toBe(0.99);
     const names = [...m.namedVariables().keys()];
@@ -67,6 +67,24 @@ describe('config and construction', () => {
     for (const [patch, message] of bad) {
       expect(() => createModel({ ...SMALL, ...patch }), JSON.stringify(patch)).toThrow(ConfigError);
       expect(() => createModel({ ...SMALL, ...patch }), JSON.stringify(patch)).toThrow(message);
+    }
+  });
+
+  it('createVqVae validates with the same schema and errors as createModel', () => {
+    const direct = createVqVae(SMALL);
+    const viaRegistry = build();
+    expect(direct.config).toEqual(viaRegistry.config);
+    direct.dispose();
+    viaRegistry.dispose();
+    for (const patch of [{ numCodes: 1 }, { hiddenDims: [] }, { prior: { kernelSize: 4 } }]) {
+      let viaModel: unknown;
+      try {
+        createModel({ ...SMALL, ...patch });
+      } catch (e) {
+        viaModel = e;
+      }
+      expect(() => createVqVae({ ...SMALL, ...patch })).toThrow(ConfigError);
+      expect(() => createVqVae({ ...SMALL, ...patch })).toThrow((viaModel as Error).message);
     }
   });
 

@@ -17,10 +17,12 @@ import {
   type SampleOptions,
   Sequential,
   stopGradient,
- oneHotFloat } from '@elbo/core';
+  oneHotFloat,
+  validateConfig,
+} from '@elbo/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type CodebookStats, codebookStats, codebookStatsFromCounts } from './codebook-stats';
-import type { VqVaeConfig } from './config';
+import { type VqVaeConfig, vqvaeConfigSchema } from './config';
 import { GatedPixelCnn } from './gated-pixelcnn';
 import { VectorQuantizer } from './quantizer';
 
@@ -61,7 +63,7 @@ export class CodeAssignment extends Categorical {
  * x [batch, ...inputShape] -> encoder -> ze [batch, H, W, D] -> nearest codes
  * (straight-through) -> decoder -> p(x | zq). Loss (autoencoder phase, nats
  * per example): -log p(x | zq) + ||sg(ze) - e||^2 (gradient mode) +
- * beta ||ze - sg(e)||^2, the squared errors summed over the grid. Terms also
+ * commitmentWeight ||ze - sg(e)||^2, the squared errors summed over the grid. Terms also
  * report the batch's codebook perplexity and fraction of codes used. The
  * first training step initialises the codebook from encoder outputs
  * (`dataInit`, default on).
@@ -84,8 +86,15 @@ export class VqVae extends Module implements GenerativeModel {
   private currentPhase: VqVaePhase = 'autoencoder';
   private trainingSteps = 0;
 
-  constructor(readonly config: VqVaeConfig) {
+  readonly config: VqVaeConfig;
+  /** No KL term: the trainer's KL weight has nothing to scale. */
+  readonly usesKlWeight = false;
+
+  /** @param config a plain config, validated here (unknown fields are rejected) */
+  constructor(input: unknown) {
     super();
+    const config = validateConfig(vqvaeConfigSchema, input, 'vqvae config');
+    this.config = config;
     this.rng = new Rng(config.seed);
     const init = this.rng.fork('init');
     this.inputShape = [...config.inputShape];
@@ -248,13 +257,13 @@ export class VqVae extends Module implements GenerativeModel {
   /**
    * Training objective of the current phase for one batch (nats per example).
    * Autoencoder phase terms: reconstruction, codebook (gradient mode),
-   * commitment (before beta), perplexity and codesUsed (of this batch's codes).
+   * commitment (before commitmentWeight), perplexity and codesUsed (of this batch's codes).
    * In training mode it also updates the usage statistics, the EMA codebook,
    * and restarts dead codes every `deadCodeRestart.every` steps.
    * Prior phase terms: priorNll (nats per example) and priorBitsPerCode.
    *
-   * `context.beta` is ignored: beta here is the commitment weight, not a KL
-   * weight, and a KL schedule must not rescale it.
+   * The objective has no KL term (`usesKlWeight` is false): a `context.klWeight`
+   * is ignored, and the commitment weight is the config's `commitmentWeight`.
    */
   loss(batch: Batch, context: LossContext = {}): LossOutput {
     return this.currentPhase === 'prior' ? this.priorLoss(batch) : this.autoencoderLoss(batch, context);
@@ -275,7 +284,7 @@ export class VqVae extends Module implements GenerativeModel {
       const perExample = (t: tf.Tensor) => tf.mean(tf.sum(tf.reshape(t, [b, this.positions]), 1)) as tf.Scalar;
       const commitment = perExample(q.commitmentError);
       const terms: Record<string, tf.Scalar> = { reconstruction };
-      let loss = tf.add(reconstruction, tf.mul(commitment, this.config.beta));
+      let loss = tf.add(reconstruction, tf.mul(commitment, this.config.commitmentWeight));
       if (this.quantizer.update === 'gradient') {
         const codebook = perExample(q.codebookError);
         loss = tf.add(loss, codebook);
@@ -340,7 +349,11 @@ export class VqVae extends Module implements GenerativeModel {
   }
 }
 
-/** Build a VQ-VAE from a validated config (see `vqvaeConfigSchema`). */
-export function createVqVae(config: VqVaeConfig): VqVae {
+/**
+ * Build a VQ-VAE from a plain config, validated with the same schema (and the
+ * same errors) as `createModel({ variant: 'vqvae', ... })`.
+ * @example createVqVae({ variant: 'vqvae', inputShape: [28, 28, 1], codeGrid: [4, 4], numCodes: 64 })
+ */
+export function createVqVae(config: unknown): VqVae {
   return new VqVae(config);
 }
