@@ -4,11 +4,15 @@
  * a second bundled entry would carry its own copies of the classes and break
  * `instanceof` (e.g. the KL registry) for code that mixed the two.
  */
+export * from './errors';
 export * from './rng';
 export * from './distributions/index';
 export * from './nn/index';
 export * from './model';
 export * from './registry';
+export * from './model-config';
+export * from './objective/index';
+export * from './variant-bench';
 export * from './blocks/index';
 export { z } from 'zod';
 export * from './ops';

@@ -5,7 +5,8 @@ import type { GenerativeModel } from '../model';
 import { createModel, getVariant, listVariants } from '../registry';
 import type { RngState } from '../rng';
 import type { Optimizer, OptimizerConfig } from '../train/optimizers';
-import { CheckpointError, ELBO_FORMAT, type ElboMetadata, CHECKPOINT_FORMAT_VERSION, specByteLength, weightBuffer } from './manifest';
+import { CheckpointError } from '../errors';
+import { ELBO_FORMAT, type ElboMetadata, CHECKPOINT_FORMAT_VERSION, specByteLength, weightBuffer } from './manifest';
 import { NodeDirectoryHandler } from './node-directory';
 
 /** A directory path (Node), a tfjs URL ('indexeddb://name', 'downloads://name', 'http(s)://.../model.json', 'file://dir') or any tf.io.IOHandler. */

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { CheckpointError } from '../errors';
 
 /**
  * The weights-manifest format shared by every elbo save: tfjs's model.json
@@ -9,14 +10,6 @@ import * as tf from '@tensorflow/tfjs-core';
  */
 export const ELBO_FORMAT = 'elbo';
 export const CHECKPOINT_FORMAT_VERSION = 1;
-
-/** Thrown when a checkpoint cannot be loaded; nothing was changed when it is thrown. */
-export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CheckpointError';
-  }
-}
 
 const bytesPerElement: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
 

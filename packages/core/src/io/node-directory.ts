@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError, checkManifestPath, parseModelJson, specByteLength, weightBuffer } from './manifest';
+import { CheckpointError } from '../errors';
+import { checkManifestPath, parseModelJson, specByteLength, weightBuffer } from './manifest';
 
 /** Default shard size, as tfjs's converter writes (4 MiB). */
 const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
