@@ -2,6 +2,12 @@ import { ACTIVATIONS, LIKELIHOODS, z } from '@elbo/core';
 
 const positiveInt = () => z.number().int().positive();
 
+/** A KL weight: a fixed number, or a linear warm-up from 0 to `weight` (default 1) over `annealSteps`. */
+const klWeightSchema = z.union([
+  z.number().nonnegative(),
+  z.object({ type: z.literal('linear'), annealSteps: positiveInt(), weight: z.number().nonnegative().default(1) }).strict(),
+]);
+
 /**
  * Config of the hierarchical (Ladder) VAE, variant 'hvae'. Levels are listed
  * bottom-up: level 1 (index 0) is the latent closest to x, the last is the top.
@@ -39,14 +45,14 @@ export const hvaeConfigSchema = z
      */
     batchNorm: z.boolean().default(true),
     likelihood: z.enum(LIKELIHOODS).default('bernoulli'),
-    likelihoodOptions: z
-      .object({ logScale: z.union([z.number(), z.literal('learned')]).optional() })
-      .strict()
-      .optional(),
-    /** KL weight after warm-up (beta-VAE style); a LossContext beta overrides it. */
-    beta: z.number().nonnegative().default(1),
-    /** Linear KL warm-up from 0 to beta over this many steps (Sønderby et al. 2016; @elbo/losses linearWarmup); 0 = off. */
-    klWarmupSteps: z.number().int().nonnegative().default(0),
+    /** Gaussian log-variance / Laplace log-scale of p(x | z_1): a fixed number or 'learned' (per pixel, from the decoder). */
+    likelihoodScale: z.union([z.number(), z.literal('learned')]).default(0),
+    /**
+     * KL weight: a number, or a schedule by training step. The Ladder VAE paper's
+     * warm-up is the linear schedule from 0 to `weight` over `annealSteps`.
+     * A LossContext klWeight (from the trainer's schedule) overrides it.
+     */
+    klWeight: klWeightSchema.default(1),
     /** Free bits lambda in nats (Kingma et al. 2016; @elbo/losses freeBitsKl): the batch-mean KL of each group is floored at it in the objective; 0 = off. */
     freeBits: z.number().nonnegative().default(0),
     /** Where free bits apply: to each level's total KL ('level', the Ladder/IAF group choice) or to each latent dimension ('dimension'). */

@@ -165,17 +165,20 @@ describe('HierarchicalVae: maths', () => {
     m.dispose();
   });
 
-  it('KL warm-up ramps the weight linearly, a context beta overrides it, free bits floor each level', () => {
-    const m = createHvae({ ...BASE, beta: 2, klWarmupSteps: 100, freeBits: 50 });
-    expect(m.klWeight({ step: 0 })).toBe(0);
-    expect(m.klWeight({ step: 25 })).toBeCloseTo(0.5, 12);
-    expect(m.klWeight({ step: 1000 })).toBe(2);
-    expect(m.klWeight({ step: 10, beta: 0.3 })).toBe(0.3);
+  it('a linear klWeight schedule ramps the weight, a context klWeight overrides it, free bits floor each level', () => {
+    const m = createHvae({ ...BASE, klWeight: { type: 'linear', annealSteps: 100, weight: 2 }, freeBits: 50 });
+    expect(m.usesKlWeight).toBe(true);
+    expect(m.klWeightAt({ step: 0 })).toBe(0);
+    expect(m.klWeightAt({ step: 25 })).toBeCloseTo(0.5, 12);
+    expect(m.klWeightAt({ step: 1000 })).toBe(2);
+    expect(m.klWeightAt({})).toBe(2);
+    expect(m.klWeightAt({ step: 10, klWeight: 0.3 })).toBe(0.3);
     const out = m.loss({ x }, { step: 50 });
     const t = Object.fromEntries(Object.entries(out.terms).map(([k, v]) => [k, v.dataSync()[0]]));
     const lossValue = out.loss.dataSync()[0];
     tf.dispose([out.loss, ...Object.values(out.terms)]);
-    expect(t.beta).toBe(1);
+    expect(t.klWeight).toBe(1);
+    expect(t).not.toHaveProperty('beta');
     const floored = [1, 2, 3].reduce((s, i) => s + Math.max(50, t[`kl_${i}`]), 0);
     expect(lossValue).toBeCloseTo(t.reconstruction + 1 * floored, 2);
     m.dispose();
@@ -185,7 +188,7 @@ describe('HierarchicalVae: maths', () => {
     const lambda = 0.5;
     const m = createHvae({ ...BASE, freeBits: lambda, freeBitsMode: 'dimension' });
     const state = m.rng.getState();
-    const out = m.loss({ x }, { beta: 1 });
+    const out = m.loss({ x }, { klWeight: 1 });
     const lossValue = out.loss.dataSync()[0];
     const rec = out.terms.reconstruction.dataSync()[0];
     tf.dispose([out.loss, ...Object.values(out.terms)]);

@@ -49,7 +49,7 @@ export interface LadderPass {
  * z_1 only) and also accepts z_1 alone ([batch, latentDims[0]]).
  *
  * Loss terms (nats per example): `reconstruction`, `kl` (sum over levels),
- * `kl_1` .. `kl_L` (level 1 at the bottom), `elbo`, and `beta` (the KL weight used).
+ * `kl_1` .. `kl_L` (level 1 at the bottom), `elbo`, and `klWeight` (the KL weight used).
  *
  * With `batchNorm` (the default) the blocks normalise with batch statistics
  * in training mode: call `model.eval()` before reconstructing, sampling or
@@ -68,8 +68,12 @@ export class HierarchicalVae extends Module implements GenerativeModel {
   readonly bottomUp: BottomUpPath;
   readonly topDown: TopDownPath;
   readonly decoder: Decoder;
-  /** KL weight by step while warming up (null without warm-up). */
-  private readonly warmup: Schedule | null;
+  /** The loss has a KL term that LossContext.klWeight scales. */
+  readonly usesKlWeight = true;
+  /** The configured KL weight by step. */
+  private readonly klSchedule: Schedule;
+  /** The configured weight once any warm-up is over (used when no step is given). */
+  private readonly klWeightFinal: number;
 
   /** @param config a config object (validated here; unknown fields are rejected) */
   constructor(config: unknown) {
@@ -79,11 +83,13 @@ export class HierarchicalVae extends Module implements GenerativeModel {
     this.rng = new Rng(c.seed);
     this.inputShape = [...c.inputShape];
     this.latentDims = [...c.latentDims];
-    this.warmup = c.klWarmupSteps > 0 ? linearWarmup({ beta: c.beta, annealSteps: c.klWarmupSteps }) : null;
+    const w = c.klWeight;
+    this.klWeightFinal = typeof w === 'number' ? w : w.weight;
+    this.klSchedule = typeof w === 'number' ? () => w : linearWarmup({ beta: w.weight, annealSteps: w.annealSteps });
     const init = this.rng.fork('init');
     this.bottomUp = this.addModule('bottomUp', new BottomUpPath(c, init));
     this.topDown = this.addModule('topDown', new TopDownPath(c, init));
-    const decoderOptions = { likelihood: c.likelihood, likelihoodOptions: c.likelihoodOptions ?? {} };
+    const decoderOptions = { likelihood: c.likelihood, likelihoodOptions: { logScale: c.likelihoodScale } };
     this.decoder = this.addModule(
       'decoder',
       c.architecture === 'conv'
@@ -155,36 +161,36 @@ export class HierarchicalVae extends Module implements GenerativeModel {
     return { posterior, steps, px, reconstruction, klPerLevel, klPerDim };
   }
 
-  /** The KL weight at a step: the context's beta if given, else beta times the linear warm-up. */
-  klWeight(context: LossContext = {}): number {
-    if (context.beta !== undefined) {
-      if (!(context.beta >= 0)) throw new Error(`hvae: context beta must be >= 0, got ${context.beta}`);
-      return context.beta;
+  /** The KL weight for a loss evaluation: the context's klWeight if given, else the configured weight at the context's step. */
+  klWeightAt(context: LossContext & { klWeight?: number } = {}): number {
+    if (context.klWeight !== undefined) {
+      if (!(context.klWeight >= 0)) throw new Error(`hvae: context klWeight must be >= 0, got ${context.klWeight}`);
+      return context.klWeight;
     }
-    // Without a step (evaluation) the warm-up is over.
-    return this.warmup ? this.warmup(Math.max(0, context.step ?? this.config.klWarmupSteps)) : this.config.beta;
+    // Without a step (evaluation) any warm-up is over.
+    return context.step === undefined ? this.klWeightFinal : this.klSchedule(Math.max(0, context.step));
   }
 
   /**
-   * -ELBO with the KL weight and free bits: reconstruction + beta * sum_i
+   * -ELBO with the KL weight and free bits: reconstruction + klWeight * sum_i
    * max(freeBits, kl_i) per level (freeBitsMode 'level'), or per latent
    * dimension of every level ('dimension'), kl_i being the batch-mean KL.
    * @param batch x [batch, ...inputShape]
    */
-  loss(batch: Batch, context: LossContext = {}): LossOutput {
-    const beta = this.klWeight(context);
+  loss(batch: Batch, context: LossContext & { klWeight?: number } = {}): LossOutput {
+    const klWeight = this.klWeightAt(context);
     return tf.tidy(() => {
       const { reconstruction, klPerLevel, klPerDim } = this.forwardPass(batch.x);
       const fb = this.config.freeBits;
       const perLevel = this.config.freeBitsMode === 'level';
       const penalised = klPerDim.map((k, i) => (fb === 0 ? klPerLevel[i] : freeBitsKl(perLevel ? tf.sum(k, 1, true) : k, fb)));
       const kl = tf.addN(klPerLevel) as tf.Scalar;
-      const loss = tf.add(reconstruction, tf.mul(tf.addN(penalised), beta)) as tf.Scalar;
+      const loss = tf.add(reconstruction, tf.mul(tf.addN(penalised), klWeight)) as tf.Scalar;
       const terms: Record<string, tf.Scalar> = {
         reconstruction,
         kl,
         elbo: tf.neg(tf.add(reconstruction, kl)) as tf.Scalar,
-        beta: tf.scalar(beta),
+        klWeight: tf.scalar(klWeight),
       };
       klPerLevel.forEach((k, i) => {
         terms[`kl_${i + 1}`] = k;
