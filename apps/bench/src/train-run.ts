@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { type BaseModelConfig, ConfigError, createModel, type EpochLog, fit, type GenerativeModel, listVariants, saveModel } from '@elbo/core';
+import { type BaseModelConfig, type Callback, ConfigError, createModel, type EpochLog, fit, type GenerativeModel, listVariants, saveModel } from '@elbo/core';
 import { loadBenchData } from './data';
 import { UsageError } from './errors';
 import { type EvalOptions, type EvalResult, evaluateModel } from './evaluate';
@@ -21,6 +21,9 @@ export interface TrainRunOptions {
   binarize?: 'none' | 'dynamic';
   /** Resume from this checkpoint directory. */
   resume?: string;
+  /** Also checkpoint every N steps (mid-epoch), and extra trainer callbacks (the sweep's progress and abort). */
+  checkpointEverySteps?: number;
+  callbacks?: Callback[];
   backend: string;
   evaluation: EvalOptions;
   progress: boolean;
@@ -77,8 +80,9 @@ export async function trainRun(config: unknown, options: TrainRunOptions): Promi
       learningRate: options.learningRate,
       progress: options.progress,
       metricsLog: join(dir, 'metrics.jsonl'),
-      checkpoint: { dir: join(dir, 'checkpoint'), everyEpochs: 1 },
+      checkpoint: { dir: join(dir, 'checkpoint'), everyEpochs: 1, everySteps: options.checkpointEverySteps },
       resume: options.resume,
+      callbacks: options.callbacks,
     });
     const trainSeconds = (performance.now() - started) / 1000;
     const trainedSamples = result.history.reduce((s, h) => s + h.samplesPerSecond * h.seconds, 0);
