@@ -10,6 +10,8 @@ export * from './distributions/index';
 export * from './nn/index';
 export * from './model';
 export * from './registry';
+export * from './model-config';
+export * from './objective/index';
 export * from './blocks/index';
 export { z } from 'zod';
 export * from './ops';

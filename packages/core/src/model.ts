@@ -35,13 +35,13 @@ export function disposeBatch(batch: Batch): void {
   tf.dispose([batch.x, batch.y, batch.condition].filter((t): t is tf.Tensor => t !== undefined));
 }
 
-/** A value as a function of the global training step (beta/KL weight, learning rate, ...). */
+/** A value as a function of the global training step (KL weight, learning rate, ...). */
 export type Schedule = (step: number) => number;
 
 /** What `GenerativeModel.loss` returns: the scalar to minimise and its named parts. */
 // A type alias (not an interface) so it is a tf.TensorContainer and can be returned from tf.tidy.
 export type LossOutput = {
-  /** Scalar to minimise (e.g. -ELBO with the current beta), nats per example. */
+  /** Scalar to minimise (e.g. -ELBO with the current KL weight), nats per example. */
   loss: tf.Scalar;
   /** Named scalar terms: reconstruction, kl, kl per level, commitment, ... */
   terms: Record<string, tf.Scalar>;
@@ -49,10 +49,14 @@ export type LossOutput = {
 
 /** Values a schedule or the caller may set for one loss evaluation. */
 export interface LossContext {
-  /** Global training step (0-based). */
+  /** Global training step (0-based); drives the model's own `klWeight` schedule. */
   step?: number;
-  /** KL weight for this step; overrides the model's configured beta. */
-  beta?: number;
+  /**
+   * KL weight for this step; overrides the model's configured `klWeight`.
+   * `fit` passes it when given a `klWeight` option. Ignored by models whose
+   * `usesKlWeight` is false.
+   */
+  klWeight?: number;
 }
 
 /** The posterior network q(z | x): a module mapping inputs to a distribution. */
@@ -114,7 +118,7 @@ export interface InterpolateOptions {
   method?: 'linear' | 'spherical';
 }
 
-/** Plain JSON configuration shared by every variant. */
+/** Plain JSON configuration shared by every variant (the schema is `baseModelConfigSchema`). */
 export interface BaseModelConfig {
   variant: string;
   /** One seed drives initialisation and every random draw of the model. */
@@ -135,6 +139,12 @@ export interface GenerativeModel {
   readonly rng: Rng;
   /** Shape of one input example, e.g. [784] or [28, 28, 1]. */
   readonly inputShape: number[];
+  /**
+   * True when `loss()` has a KL term that `LossContext.klWeight` scales (and
+   * the loss terms report the weight used as `klWeight`). `fit` refuses a
+   * `klWeight` option for a model where this is false.
+   */
+  readonly usesKlWeight: boolean;
 
   /** The prior p(z) of a single-level latent model (absent for models whose latent is not one Gaussian layer). */
   readonly prior?: Prior;

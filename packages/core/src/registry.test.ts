@@ -2,7 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import './tfjs-setup';
 import { type BaseModelConfig, type GenerativeModel, interpolateLatents } from './model';
-import { ConfigError, configFields, createModel, listVariants, registerVariant, unregisterVariant, validateConfig } from './registry';
+import { InputError } from './errors';
+import { baseModelConfigSchema, refineBaseConfig } from './model-config';
+import { klWeightSchedule } from './objective/kl-weight';
+import { ConfigError, RENAMED_FIELDS, configFields, createModel, listVariants, registerVariant, unregisterVariant, validateConfig, withRenamedFields } from './registry';
 import { z } from 'zod';
 
 const schema = z
@@ -12,7 +15,7 @@ const schema = z
     latentDim: configFields.positiveInt(),
     architecture: z.enum(['mlp', 'conv']),
     hiddenDims: z.array(configFields.positiveInt()).min(1).default([8]),
-    beta: configFields.beta(),
+    klWeight: configFields.weight(1),
   })
   .strict();
 type ToyConfig = z.infer<typeof schema> & BaseModelConfig;
@@ -32,7 +35,7 @@ afterAll(() => unregisterVariant('toy'));
 describe('registry', () => {
   it('builds a registered variant and fills defaults', () => {
     createModel({ variant: 'toy', latentDim: 4, architecture: 'mlp' });
-    expect(created).toEqual({ variant: 'toy', seed: 0, latentDim: 4, architecture: 'mlp', hiddenDims: [8], beta: 1 });
+    expect(created).toEqual({ variant: 'toy', seed: 0, latentDim: 4, architecture: 'mlp', hiddenDims: [8], klWeight: 1 });
     expect(listVariants()).toContain('toy');
   });
 
@@ -56,6 +59,7 @@ describe('registry', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toBeInstanceOf(InputError);
     expect((error as Error).message).toMatch(message);
   });
 
@@ -66,6 +70,99 @@ describe('registry', () => {
     } catch (e) {
       expect((e as ConfigError).field).toBe('latentDim');
     }
+  });
+});
+
+// A variant on the base schema, as a variant package writes it.
+const based = withRenamedFields(
+  baseModelConfigSchema
+    .extend({ variant: z.literal('based'), tcWeight: configFields.weight(1) })
+    .strict()
+    .superRefine(refineBaseConfig),
+  { beta: { to: 'tcWeight', hint: 'the total-correlation weight' } },
+);
+
+describe('base config schema and renamed fields', () => {
+  it('fills the base defaults', () => {
+    expect(validateConfig(based, { variant: 'based', inputShape: [6], latentDim: 2 })).toEqual({
+      variant: 'based',
+      seed: 0,
+      inputShape: [6],
+      architecture: 'mlp',
+      latentDim: 2,
+      hiddenDims: [400, 400],
+      convChannels: [32, 64],
+      batchNorm: true,
+      likelihood: 'bernoulli',
+      likelihoodScale: 0,
+      klWeight: 1,
+      tcWeight: 1,
+    });
+  });
+
+  const cfg = { variant: 'based', inputShape: [6], latentDim: 2 };
+  // One case per old name: the error names the field that replaced it, in one line.
+  const renamed: Array<[string, unknown, string]> = [
+    ['betaSchedule', { type: 'linear', annealSteps: 10 }, 'klWeight'],
+    ['klWarmupSteps', 100, 'klWeight'],
+    ['hiddenDim', 400, 'hiddenDims'],
+    ['mlpLayers', 2, 'hiddenDims'],
+    ['likelihoodOptions', { logScale: 0 }, 'likelihoodScale'],
+    ['inputDim', 6, 'inputShape'],
+    ['inChannels', 1, 'inputShape'],
+    ['imageSize', 28, 'inputShape'],
+    ['beta', 6, 'tcWeight'],
+  ];
+  it.each(renamed)('an old field %s fails naming the new one', (old, value, now) => {
+    let error: unknown;
+    try {
+      validateConfig(based, { ...cfg, [old]: value }, 'based config');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).field).toBe(old);
+    const message = (error as Error).message;
+    expect(message).toContain(`field "${old}" was renamed: use "${now}"`);
+    expect(message).not.toContain('\n');
+  });
+
+  it('every common old name is covered above or by the variant override', () => {
+    for (const old of Object.keys(RENAMED_FIELDS)) if (old !== 'hiddenDims') expect(renamed.map((r) => r[0])).toContain(old);
+  });
+
+  it('the common beta means klWeight for a variant that does not rename it', () => {
+    const plain = withRenamedFields(baseModelConfigSchema.extend({ variant: z.literal('plain') }).strict());
+    expect(() => validateConfig(plain, { variant: 'plain', inputShape: [6], latentDim: 2, beta: 4 })).toThrow(/field "beta" was renamed: use "klWeight"/);
+    expect(() => validateConfig(plain, { variant: 'plain', inputShape: [6], latentDim: 2, beta: 4, klWeight: 4 })).toThrow(/field "beta" was renamed: use "klWeight"/);
+  });
+
+  it('hiddenDims on a conv network fails naming convChannels; on an MLP it is the widths', () => {
+    expect(() => validateConfig(based, { ...cfg, inputShape: [8, 8, 1], architecture: 'conv', hiddenDims: [32, 64] })).toThrow(
+      /field "hiddenDims" was renamed: use "convChannels"/,
+    );
+    expect(validateConfig(based, { ...cfg, hiddenDims: [16] }).hiddenDims).toEqual([16]);
+    expect(validateConfig(based, { ...cfg, inputShape: [8, 8, 1], architecture: 'conv', convChannels: [4] }).convChannels).toEqual([4]);
+  });
+
+  it('bad widths, shapes and KL weights name the field', () => {
+    expect(() => validateConfig(based, { ...cfg, hiddenDims: [] })).toThrow(/field "hiddenDims"/);
+    expect(() => validateConfig(based, { ...cfg, hiddenDims: [16, 0] })).toThrow(/field "hiddenDims.1"/);
+    expect(() => validateConfig(based, { ...cfg, hiddenDims: 400 })).toThrow(/field "hiddenDims"/);
+    expect(() => validateConfig(based, { ...cfg, architecture: 'conv', convChannels: [4] })).toThrow(/field "inputShape" must be \[height, width, channels\]/);
+    expect(() => validateConfig(based, { ...cfg, klWeight: -1 })).toThrow(/field "klWeight"/);
+    expect(() => validateConfig(based, { ...cfg, klWeight: { type: 'linear' } })).toThrow(/field "klWeight/);
+    expect(validateConfig(based, { ...cfg, klWeight: { type: 'linear', annealSteps: 10 } }).klWeight).toEqual({ type: 'linear', annealSteps: 10, weight: 1 });
+  });
+
+  it('klWeightSchedule turns a number or a schedule description into a schedule', () => {
+    expect(klWeightSchedule(0.5)(123)).toBe(0.5);
+    expect(klWeightSchedule({ type: 'linear', annealSteps: 1000, weight: 4 })(500)).toBe(2);
+    expect(klWeightSchedule({ type: 'constant', weight: 3 })(7)).toBe(3);
+    expect(klWeightSchedule({ type: 'cyclical', period: 100 })(125)).toBe(0.5);
+    expect(klWeightSchedule({ type: 'sigmoid', midpoint: 1000 })(1000)).toBe(0.5);
+    expect(() => klWeightSchedule({ type: 'linear', annealSteps: 0 } as never)).toThrow(ConfigError);
+    expect(() => klWeightSchedule({ type: 'linear', annealSteps: 0 } as never)).toThrow(/klWeight\.annealSteps/);
   });
 });
 

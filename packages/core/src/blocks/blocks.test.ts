@@ -91,6 +91,7 @@ describe('buildEncoderDecoder', () => {
 
 class Toy extends LatentVariableModel {
   readonly variant = 'toy';
+  readonly usesKlWeight = true;
   constructor() {
     const rng = new Rng(3);
     const init = rng.fork('init');

@@ -24,6 +24,8 @@ import type { Rng } from '../rng';
  */
 export abstract class LatentVariableModel extends Module implements GenerativeModel {
   abstract readonly variant: string;
+  /** True when `loss()` scales a KL term by `LossContext.klWeight` (see GenerativeModel). */
+  abstract readonly usesKlWeight: boolean;
 
   constructor(
     readonly config: BaseModelConfig,

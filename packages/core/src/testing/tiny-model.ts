@@ -8,13 +8,13 @@ import { Rng } from '../rng';
 
 /**
  * A tiny Gaussian MLP VAE for tests of the trainer, checkpoints and backends
- * (loss = reconstruction + beta * kl), registered under a variant name of the
+ * (loss = reconstruction + klWeight * kl), registered under a variant name of the
  * caller's choice so tests need no variant package.
  */
 export interface TinyVaeConfig extends BaseModelConfig {
   inputDim: number;
   hiddenDim: number;
-  beta: number;
+  klWeight: number;
   seed: number;
 }
 
@@ -25,12 +25,13 @@ export const tinyVaeSchema = z
     inputDim: configFields.positiveInt(),
     hiddenDim: configFields.positiveInt().default(8),
     latentDim: configFields.positiveInt(),
-    beta: configFields.beta(),
+    klWeight: configFields.weight(1),
   })
   .strict();
 
 export class TinyVae extends LatentVariableModel {
   readonly variant: string;
+  readonly usesKlWeight = true;
 
   constructor(config: TinyVaeConfig) {
     const rng = new Rng(config.seed);
@@ -41,12 +42,12 @@ export class TinyVae extends LatentVariableModel {
     this.variant = config.variant;
   }
 
-  /** -ELBO with weight beta on the KL: { loss, terms: { reconstruction, kl } }. */
+  /** -ELBO with weight klWeight on the KL: { loss, terms: { reconstruction, kl } }. */
   loss(batch: Batch, context: LossContext = {}): LossOutput {
     return tf.tidy(() => {
       const { reconstruction, kl } = this.elboParts(batch);
-      const beta = context.beta ?? (this.config as TinyVaeConfig).beta;
-      return { loss: tf.add(reconstruction, tf.mul(kl, beta)) as tf.Scalar, terms: { reconstruction, kl } };
+      const klWeight = context.klWeight ?? (this.config as TinyVaeConfig).klWeight;
+      return { loss: tf.add(reconstruction, tf.mul(kl, klWeight)) as tf.Scalar, terms: { reconstruction, kl } };
     });
   }
 }
