@@ -50,6 +50,8 @@ export function variantFiles(name, { dir = 'packages', description } = {}) {
     description: desc,
     license: 'Apache-2.0',
     type: 'module',
+    // elbo-bench imports every installed package that declares this (and so finds the new variant).
+    elbo: { variant: true },
     sideEffects: ['./dist/index.js', './dist/index.cjs', './src/index.ts'],
     main: './dist/index.cjs',
     module: './dist/index.js',
