@@ -52,17 +52,24 @@ export function defaultBackendOrder(): string[] {
   return isNode() ? ['tensorflow', 'native', 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
 }
 
-// The specifier is a variable so bundlers do not try to resolve optional peers at build time.
-async function importOptional(spec: string): Promise<void> {
+/**
+ * Import a package the caller does not depend on (an optional peer, a backend or variant package
+ * the application installed): the module, or undefined when the package is not installed. A
+ * package that is installed but fails to load throws. Strict layouts (pnpm) hide packages the
+ * importing package does not declare, so in Node the package is also looked up from the
+ * application's directory (the working directory).
+ * @example const native = await importOptional<typeof import('@elbo/backend-native')>('@elbo/backend-native');
+ */
+export async function importOptional<T = Record<string, unknown>>(spec: string): Promise<T | undefined> {
   try {
-    await import(/* @vite-ignore */ /* webpackIgnore: true */ spec);
+    // The specifier is a variable so bundlers do not try to resolve optional packages at build time.
+    return (await import(/* @vite-ignore */ /* webpackIgnore: true */ spec)) as T;
   } catch (e) {
-    // Strict layouts (pnpm) hide packages @elbo/core does not declare, e.g. @elbo/backend-native
-    // installed by the application: look for the package from the application's directory too.
-    if (!isNotFound(e, spec) || !isNode()) throw e;
+    if (!isNotFound(e, spec)) throw e;
+    if (!isNode()) return undefined;
     const file = await resolveFromCwd(spec);
-    if (file === null) throw e;
-    await import(/* @vite-ignore */ /* webpackIgnore: true */ file);
+    if (file === null) return undefined;
+    return (await import(/* @vite-ignore */ /* webpackIgnore: true */ file)) as T;
   }
 }
 
@@ -106,14 +113,18 @@ async function ensureRegistered(name: string): Promise<void> {
   }
   const missing: string[] = [];
   for (const spec of entry.packages) {
+    let loaded: unknown;
     try {
-      await importOptional(spec);
-      if (tf.findBackendFactory(entry.registers) !== null) return;
-      missing.push(`${spec} loaded but registered no '${entry.registers}' backend`);
+      loaded = await importOptional(spec);
     } catch (e) {
-      if (!isNotFound(e, spec)) throw new Error(`useBackend: ${spec} failed to load: ${describeError(e)}`);
-      missing.push(`${spec} is not installed`);
+      throw new Error(`useBackend: ${spec} failed to load: ${describeError(e)}`);
     }
+    if (loaded === undefined) {
+      missing.push(`${spec} is not installed`);
+      continue;
+    }
+    if (tf.findBackendFactory(entry.registers) !== null) return;
+    missing.push(`${spec} loaded but registered no '${entry.registers}' backend`);
   }
   const hint = name === 'tensorflow' ? ' (its install downloads libtensorflow: run `npm i @tensorflow/tfjs-node` with internet access)' : '';
   throw new Error(`useBackend: backend '${name}' is unavailable: ${missing.join('; ')}${hint}`);
