@@ -1,42 +1,38 @@
-import { ACTIVATIONS, LIKELIHOODS, z } from '@elbo/core';
-
-const positiveInt = () => z.number().int().positive();
-
-/** A KL weight: a fixed number, or a linear warm-up from 0 to `weight` (default 1) over `annealSteps`. */
-const klWeightSchema = z.union([
-  z.number().nonnegative(),
-  z.object({ type: z.literal('linear'), annealSteps: positiveInt(), weight: z.number().nonnegative().default(1) }).strict(),
-]);
+import { ACTIVATIONS, baseModelConfigSchema, configFields, refineBaseConfig, withRenamedFields, z } from '@elbo/core';
 
 /**
- * Config of the hierarchical (Ladder) VAE, variant 'hvae'. Levels are listed
- * bottom-up: level 1 (index 0) is the latent closest to x, the last is the top.
+ * Config of the hierarchical (Ladder) VAE, variant 'hvae': core's base config
+ * plus the levels. Levels are listed bottom-up: level 1 (index 0) is the
+ * latent closest to x, the last is the top.
+ *
+ * Base fields with an hvae meaning: `hiddenDims` are the MLP widths of the
+ * deterministic block at each level (one per level, in both paths; the conv
+ * architecture keeps these dense blocks above its conv stem), `convChannels`
+ * the channels of the conv stem and decoder, `latentDim` the sum of
+ * `latentDims` (filled in), `klWeight` weights every level's KL (the paper's
+ * warm-up is `{ type: 'linear', annealSteps }`).
  *
  * @example
- * createModel({ variant: 'hvae', inputShape: [784], latentDims: [64, 32, 16, 8, 4], seed: 1 })
+ * createModel({ variant: 'hvae', inputShape: [784], latentDims: [64, 32, 16, 8, 4], klWeight: { type: 'linear', annealSteps: 10000 }, seed: 1 })
  */
-export const hvaeConfigSchema = z
-  .object({
+const schema = baseModelConfigSchema
+  .extend({
     variant: z.literal('hvae'),
-    /** One seed drives initialisation and every random draw. */
-    seed: z.number().int().nonnegative().default(0),
     /** 'mlp': dense blocks throughout; 'conv': stride-2 conv stem under level 1 and a conv decoder p(x|z1). */
     architecture: z.enum(['mlp', 'conv']).default('mlp'),
     /** Shape of one example: [784] or [28, 28, 1] (conv needs [h, w, c]). */
-    inputShape: z.array(positiveInt()).min(1).default([784]),
+    inputShape: z.array(configFields.positiveInt()).min(1).max(3).default([784]),
     /** Latent size per level, bottom-up; at least 2 levels (e.g. the paper's 64-32-16-8-4). */
-    latentDims: z.array(positiveInt()).min(2, 'needs at least 2 levels (bottom-up, e.g. [64, 32, 16, 8, 4])').default([64, 32, 16, 8, 4]),
+    latentDims: z.array(configFields.positiveInt()).min(2, 'needs at least 2 levels (bottom-up, e.g. [64, 32, 16, 8, 4])').default([64, 32, 16, 8, 4]),
     /**
      * Total latent size (sum of latentDims), filled in; `encode`/`decode` work
      * on the levels concatenated bottom-first. If given it must equal the sum.
      */
-    latentDim: positiveInt().optional(),
-    /** Width of the deterministic block at each level (same length as latentDims); default 8 x latentDims (the paper's 512-256-128-64-32). */
-    hiddenDims: z.array(positiveInt()).min(1).optional(),
+    latentDim: configFields.positiveInt().optional(),
+    /** MLP width of the deterministic block at each level (same length as latentDims); default 8 x latentDims (the paper's 512-256-128-64-32). */
+    hiddenDims: configFields.widths().optional(),
     /** Dense layers per deterministic block (bottom-up and top-down). */
-    blockDepth: positiveInt().default(2),
-    /** Channels of the stride-2 conv stages (conv architecture only). */
-    convChannels: z.array(positiveInt()).min(1).default([32, 64]),
+    blockDepth: configFields.positiveInt().default(2),
     activation: z.enum(ACTIVATIONS).default('leakyRelu'),
     /**
      * BatchNorm in the deterministic blocks of both paths (the paper uses it; it
@@ -44,22 +40,14 @@ export const hvaeConfigSchema = z
      * running statistics: call model.eval() before evaluating.
      */
     batchNorm: z.boolean().default(true),
-    likelihood: z.enum(LIKELIHOODS).default('bernoulli'),
-    /** Gaussian log-variance / Laplace log-scale of p(x | z_1): a fixed number or 'learned' (per pixel, from the decoder). */
-    likelihoodScale: z.union([z.number(), z.literal('learned')]).default(0),
-    /**
-     * KL weight: a number, or a schedule by training step. The Ladder VAE paper's
-     * warm-up is the linear schedule from 0 to `weight` over `annealSteps`.
-     * A LossContext klWeight (from the trainer's schedule) overrides it.
-     */
-    klWeight: klWeightSchema.default(1),
-    /** Free bits lambda in nats (Kingma et al. 2016; @elbo/losses freeBitsKl): the batch-mean KL of each group is floored at it in the objective; 0 = off. */
+    /** Free bits lambda in nats (Kingma et al. 2016): the batch-mean KL of each group is floored at it in the objective; 0 = off. */
     freeBits: z.number().nonnegative().default(0),
     /** Where free bits apply: to each level's total KL ('level', the Ladder/IAF group choice) or to each latent dimension ('dimension'). */
     freeBitsMode: z.enum(['level', 'dimension']).default('level'),
   })
   .strict()
   .superRefine((c, ctx) => {
+    refineBaseConfig(c, ctx);
     const total = c.latentDims.reduce((a, b) => a + b, 0);
     if (c.latentDim !== undefined && c.latentDim !== total) {
       ctx.addIssue({
@@ -72,11 +60,8 @@ export const hvaeConfigSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['hiddenDims'],
-        message: `must have one width per level (${c.latentDims.length}, like latentDims)`,
+        message: `must have one MLP width per level (${c.latentDims.length}, like latentDims)`,
       });
-    }
-    if (c.architecture === 'conv' && c.inputShape.length !== 3) {
-      ctx.addIssue({ code: 'custom', path: ['inputShape'], message: "must be [height, width, channels] for architecture 'conv'" });
     }
   })
   .transform((c) => ({
@@ -84,6 +69,14 @@ export const hvaeConfigSchema = z
     latentDim: c.latentDims.reduce((a, b) => a + b, 0),
     hiddenDims: c.hiddenDims ?? c.latentDims.map((d) => 8 * d),
   }));
+
+/**
+ * The hvae config schema. Old names (beta, klWarmupSteps, likelihoodOptions,
+ * hiddenDim, ...) fail naming the new field. `hiddenDims` keeps its meaning
+ * (per-level MLP widths) with the conv architecture too, since the conv
+ * stem's channels are `convChannels` and the levels' blocks stay dense.
+ */
+export const hvaeConfigSchema = withRenamedFields(schema, { hiddenDims: null });
 
 /** A validated hvae config with defaults filled in. */
 export type HvaeConfig = z.output<typeof hvaeConfigSchema>;

@@ -14,7 +14,10 @@ describeVariant(
     badConfigs: [
       { config: { variant: 'hvae', inputShape: [12], latentDims: [4] }, message: /field "latentDims" needs at least 2 levels/ },
       { config: { variant: 'hvae', inputShape: [12], latentDims: [4, 2], latentDim: 5 }, message: /field "latentDim" must equal the sum of latentDims \(6\)/ },
-      { config: { variant: 'hvae', inputShape: [12], latentDims: [4, 2], hiddenDims: [8] }, message: /field "hiddenDims" must have one width per level/ },
+      { config: { variant: 'hvae', inputShape: [12], latentDims: [4, 2], hiddenDims: [8] }, message: /field "hiddenDims" must have one MLP width per level/ },
+      { config: { variant: 'hvae', inputShape: [12], latentDims: [4, 2], beta: 1 }, message: /field "beta" was renamed: use "klWeight"/ },
+      { config: { variant: 'hvae', inputShape: [12], latentDims: [4, 2], klWarmupSteps: 10 }, message: /field "klWarmupSteps" was renamed: use "klWeight"/ },
+      { config: { variant: 'hvae', inputShape: [12], latentDims: [4, 2], likelihoodOptions: {} }, message: /field "likelihoodOptions" was renamed: use "likelihoodScale"/ },
     ],
   },
 );

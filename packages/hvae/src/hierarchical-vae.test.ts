@@ -61,6 +61,13 @@ describe('HierarchicalVae: construction and config', () => {
     again.dispose();
   });
 
+  it('keeps hiddenDims as the per-level MLP widths with the conv architecture (convChannels are the stem channels)', () => {
+    const m = createHvae({ ...BASE, architecture: 'conv', inputShape: [28, 28, 1], convChannels: [4, 8] });
+    expect(m.config.hiddenDims).toEqual([48, 24, 12]);
+    expect(m.config.convChannels).toEqual([4, 8]);
+    m.dispose();
+  });
+
   it('defaults hiddenDims to 8 x latentDims (the paper 512-256-128-64-32 for 64-32-16-8-4)', () => {
     const m = createHvae({ variant: 'hvae' });
     expect(m.config.latentDims).toEqual([64, 32, 16, 8, 4]);
@@ -70,11 +77,19 @@ describe('HierarchicalVae: construction and config', () => {
 
   it.each([
     [{ latentDims: [8] }, /latentDims.*at least 2 levels/],
-    [{ hiddenDims: [8, 8] }, /hiddenDims.*one width per level/],
+    [{ hiddenDims: [8, 8] }, /field "hiddenDims" must have one MLP width per level \(3, like latentDims\)/],
+    [{ hiddenDims: [8, 8, 8, 8] }, /field "hiddenDims" must have one MLP width per level/],
     [{ latentDim: 5 }, /latentDim.*sum of latentDims \(12\)/],
     [{ architecture: 'conv' }, /inputShape.*\[height, width, channels\]/],
     [{ likelihood: 'poisson' }, /likelihood.*"bernoulli", "gaussian", "laplace"/],
-    [{ hiddenDim: 400 }, /unknown field.*"hiddenDim"/],
+    [{ latentDims: [4, 2], hiddenDims: [8, 0] }, /field "hiddenDims.1"/],
+    // Old names fail naming the field that replaced them.
+    [{ hiddenDim: 400 }, /field "hiddenDim" was renamed: use "hiddenDims"/],
+    [{ beta: 2 }, /field "beta" was renamed: use "klWeight"/],
+    [{ klWarmupSteps: 100 }, /field "klWarmupSteps" was renamed: use "klWeight" \(\{ "type": "linear", "annealSteps": <steps> \}\)/],
+    [{ likelihoodOptions: { logScale: 'learned' } }, /field "likelihoodOptions" was renamed: use "likelihoodScale"/],
+    [{ klWeight: { type: 'linear' } }, /field "klWeight/],
+    [{ klWeight: -1 }, /field "klWeight"/],
     [{ latentDims: [4, -2] }, /latentDims\.1/],
     [{ freeBits: -1 }, /freeBits/],
   ])('rejects a bad config %j with a clear error', (patch, message) => {

@@ -7,6 +7,7 @@ import {
   type GenerativeModel,
   type InterpolateOptions,
   interpolateLatents,
+  klWeightSchedule,
   type LossContext,
   type LossOutput,
   MlpDecoder,
@@ -17,7 +18,7 @@ import {
   StandardNormal,
   validateConfig,
 } from '@elbo/core';
-import { freeBitsKl, klPerDimension, linearWarmup } from '@elbo/losses';
+import { freeBitsKl, klPerDimension } from '@elbo/losses';
 import * as tf from '@tensorflow/tfjs-core';
 import { type HvaeConfig, hvaeConfigSchema } from './config';
 import { LadderPosterior, type LevelStep } from './ladder-posterior';
@@ -72,7 +73,7 @@ export class HierarchicalVae extends Module implements GenerativeModel {
   readonly usesKlWeight = true;
   /** The configured KL weight by step. */
   private readonly klSchedule: Schedule;
-  /** The configured weight once any warm-up is over (used when no step is given). */
+  /** The configured weight once any warm-up is over, the schedule's peak (used when no step is given). */
   private readonly klWeightFinal: number;
 
   /** @param config a config object (validated here; unknown fields are rejected) */
@@ -83,9 +84,8 @@ export class HierarchicalVae extends Module implements GenerativeModel {
     this.rng = new Rng(c.seed);
     this.inputShape = [...c.inputShape];
     this.latentDims = [...c.latentDims];
-    const w = c.klWeight;
-    this.klWeightFinal = typeof w === 'number' ? w : w.weight;
-    this.klSchedule = typeof w === 'number' ? () => w : linearWarmup({ beta: w.weight, annealSteps: w.annealSteps });
+    this.klSchedule = klWeightSchedule(c.klWeight);
+    this.klWeightFinal = typeof c.klWeight === 'number' ? c.klWeight : c.klWeight.weight;
     const init = this.rng.fork('init');
     this.bottomUp = this.addModule('bottomUp', new BottomUpPath(c, init));
     this.topDown = this.addModule('topDown', new TopDownPath(c, init));
@@ -162,7 +162,7 @@ export class HierarchicalVae extends Module implements GenerativeModel {
   }
 
   /** The KL weight for a loss evaluation: the context's klWeight if given, else the configured weight at the context's step. */
-  klWeightAt(context: LossContext & { klWeight?: number } = {}): number {
+  klWeightAt(context: LossContext = {}): number {
     if (context.klWeight !== undefined) {
       if (!(context.klWeight >= 0)) throw new Error(`hvae: context klWeight must be >= 0, got ${context.klWeight}`);
       return context.klWeight;
@@ -177,7 +177,7 @@ export class HierarchicalVae extends Module implements GenerativeModel {
    * dimension of every level ('dimension'), kl_i being the batch-mean KL.
    * @param batch x [batch, ...inputShape]
    */
-  loss(batch: Batch, context: LossContext & { klWeight?: number } = {}): LossOutput {
+  loss(batch: Batch, context: LossContext = {}): LossOutput {
     const klWeight = this.klWeightAt(context);
     return tf.tidy(() => {
       const { reconstruction, klPerLevel, klPerDim } = this.forwardPass(batch.x);

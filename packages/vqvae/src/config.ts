@@ -1,4 +1,4 @@
-import { ACTIVATIONS, configFields, LIKELIHOODS, z } from '@elbo/core';
+import { ACTIVATIONS, baseModelConfigSchema, configFields, withRenamedFields, z } from '@elbo/core';
 
 /** Restart codes whose usage (EMA of assignments per step) drops below `threshold`, every `every` training steps. */
 export const deadCodeRestartSchema = z
@@ -22,21 +22,22 @@ export const priorSchema = z
   .strict();
 
 /**
- * Config of the VQ-VAE, as plain JSON.
+ * Config of the VQ-VAE, as plain JSON: core's base config without the KL
+ * weight (the objective has no KL term), conv channels or BatchNorm (the
+ * networks are MLPs without BatchNorm), plus the codebook and the prior.
+ * `latentDim` is D, the size of one code vector.
  *
  * @example
- * { variant: 'vqvae', inputShape: [28, 28, 1], hiddenDims: [512, 256], latentDim: 8, codeGrid: [4, 4], numCodes: 64 }
+ * { variant: 'vqvae', inputShape: [28, 28, 1], hiddenDims: [512, 256], latentDim: 8, codeGrid: [4, 4], numCodes: 64, commitmentWeight: 0.25 }
  */
-export const vqvaeConfigSchema = z
-  .object({
+const schema = baseModelConfigSchema
+  .omit({ klWeight: true, convChannels: true, batchNorm: true })
+  .extend({
     variant: z.literal('vqvae'),
-    seed: configFields.seed(),
-    /** Shape of one example, e.g. [784] or [28, 28, 1]. */
-    inputShape: z.array(configFields.positiveInt()).min(1).max(3),
     /** 'mlp': the encoder maps the flattened input to a grid of codeGrid vectors (global receptive field). */
     architecture: z.enum(['mlp']).default('mlp'),
     /** MLP widths of the encoder's hidden layers (the decoder mirrors them). Default: the bench's MNIST setting. */
-    hiddenDims: z.array(configFields.positiveInt()).min(1).default([512, 256]),
+    hiddenDims: configFields.widths().default([512, 256]),
     activation: z.enum(ACTIVATIONS).default('relu'),
     /** D, the size of one code vector. */
     latentDim: configFields.positiveInt().default(8),
@@ -62,12 +63,20 @@ export const vqvaeConfigSchema = z
     dataInit: z.boolean().default(true),
     /** Dead-code restarts from encoder outputs; false turns them off. */
     deadCodeRestart: z.union([z.literal(false), deadCodeRestartSchema]).default({ every: 100, threshold: 1 }),
-    likelihood: z.enum(LIKELIHOODS).default('bernoulli'),
-    /** Gaussian log-variance / Laplace log-scale: a fixed number or 'learned'. */
-    likelihoodScale: z.union([z.number(), z.literal('learned')]).default(0),
     prior: priorSchema.default({ channels: 32, layers: 5, kernelSize: 3, outputHidden: 64 }),
   })
   .strict();
+
+/**
+ * The vqvae config schema. Old names fail naming the new field: `beta` (the
+ * commitment weight here) -> `commitmentWeight`, plus core's common renames
+ * (hiddenDim, likelihoodOptions, inputDim, ...). `hiddenDims` is always MLP
+ * widths (there is no conv architecture to confuse it with).
+ */
+export const vqvaeConfigSchema = withRenamedFields(schema, {
+  beta: { to: 'commitmentWeight', hint: 'the weight of the commitment term, e.g. 0.25; a VQ-VAE has no KL weight' },
+  hiddenDims: null,
+});
 
 export type VqVaeConfigInput = z.input<typeof vqvaeConfigSchema>;
 export type VqVaeConfig = z.output<typeof vqvaeConfigSchema>;

@@ -36,6 +36,8 @@ describeVariant(
       { config: { variant: 'vqvae', latentDim: 2 }, message: /field "inputShape"/ },
       { config: { variant: 'vqvae', inputShape: [12], numCodes: 1 }, message: /field "numCodes" must be at least 2/ },
       { config: { variant: 'vqvae', inputShape: [12], codebookUpdate: 'kmeans' }, message: /field "codebookUpdate" must be one of/ },
+      { config: { variant: 'vqvae', inputShape: [12], beta: 0.5 }, message: /field "beta" was renamed: use "commitmentWeight"/ },
+      { config: { variant: 'vqvae', inputShape: [12], klWeight: 1 }, message: /unknown field\(s\) "klWeight"/ },
     ],
   },
 );

@@ -45,6 +45,7 @@ describe('config and construction', () => {
     expect(m).toBeInstanceOf(VqVae);
     expect(m.variant).toBe('vqvae');
     expect(m.config.commitmentWeight).toBe(0.25);
+    expect(m.usesKlWeight).toBe(false);
     expect(m.config.codebookUpdate).toBe('ema');
     expect(m.config.emaDecay).toBe(0.99);
     const names = [...m.namedVariables().keys()];
@@ -63,6 +64,14 @@ describe('config and construction', () => {
       [{ emaDecay: 1 }, /field "emaDecay"/],
       [{ codebookSize: 8 }, /unknown field\(s\) "codebookSize"/],
       [{ inputShape: undefined }, /field "inputShape"/],
+      [{ hiddenDims: [64, 0] }, /field "hiddenDims.1"/],
+      [{ batchNorm: true }, /unknown field\(s\) "batchNorm"/],
+      // Old names fail naming the field that replaced them.
+      [{ beta: 0.25 }, /field "beta" was renamed: use "commitmentWeight"/],
+      [{ likelihoodOptions: { logScale: 0 } }, /field "likelihoodOptions" was renamed: use "likelihoodScale"/],
+      [{ hiddenDim: 64 }, /field "hiddenDim" was renamed: use "hiddenDims"/],
+      // A VQ-VAE has no KL term, so no KL weight.
+      [{ klWeight: 1 }, /unknown field\(s\) "klWeight"/],
     ];
     for (const [patch, message] of bad) {
       expect(() => createModel({ ...SMALL, ...patch }), JSON.stringify(patch)).toThrow(ConfigError);
