@@ -58,10 +58,10 @@ describe('networks', () => {
     [[28, 28, 1], [16, 32]],
     [[32, 32, 3], [8, 16, 32]],
     [[64, 64, 1], [8, 8, 8, 8]],
-  ] as Array<[[number, number, number], number[]]>)('conv encoder/decoder round-trip shape %j', (shape, hiddenDims) => {
+  ] as Array<[[number, number, number], number[]]>)('conv encoder/decoder round-trip shape %j', (shape, channels) => {
     const rng = new Rng(2);
-    const enc = new ConvEncoder(shape, 4, rng, { hiddenDims });
-    const dec = new ConvDecoder(4, shape, rng, { hiddenDims, residualBlocks: 1 });
+    const enc = new ConvEncoder(shape, 4, rng, { channels });
+    const dec = new ConvDecoder(4, shape, rng, { channels, residualBlocks: 1 });
     tf.tidy(() => {
       const q = enc.forward(tf.zeros([2, ...shape]));
       expect(q.shape).toEqual([2, 4]);
@@ -75,7 +75,7 @@ describe('networks', () => {
 describe('buildEncoderDecoder', () => {
   it('builds mlp, conv and resnet pairs from a spec and rejects a flat shape for conv', () => {
     for (const [architecture, inputShape] of [['mlp', [12]], ['conv', [8, 8, 1]], ['resnet', [8, 8, 1]]] as const) {
-      const { encoder, decoder } = buildEncoderDecoder({ architecture, inputShape: [...inputShape], latentDim: 3, hiddenDim: 8, hiddenDims: [4, 4] }, new Rng(1));
+      const { encoder, decoder } = buildEncoderDecoder({ architecture, inputShape: [...inputShape], latentDim: 3, hiddenDims: [8, 8], convChannels: [4, 4] }, new Rng(1));
       tf.tidy(() => {
         const q = encoder.forward(tf.zeros([2, ...inputShape]));
         expect(q.shape).toEqual([2, 3]);
@@ -106,10 +106,7 @@ class Toy extends LatentVariableModel {
   }
 
   loss(batch: Batch): LossOutput {
-    return tf.tidy(() => {
-      const { reconstruction, kl } = this.elboParts(batch);
-      return { loss: tf.add(reconstruction, kl) as tf.Scalar, terms: { reconstruction, kl } };
-    });
+    return this.elbo(batch);
   }
 }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Distribution, klElementwise } from '../distributions/distribution';
+import type { Distribution } from '../distributions/distribution';
 import {
   type Batch,
   type BaseModelConfig,
@@ -14,13 +14,15 @@ import {
   type SampleOptions,
 } from '../model';
 import { Module } from '../nn/module';
+import { latentElbo, type LatentElboOptions } from '../objective/elbo';
+import { importanceLogWeights } from '../objective/iwae';
 import type { Rng } from '../rng';
 
 /**
  * Shared machinery of single-latent-layer models (vae, cvae, tcvae, ...):
  * encode / decode / reconstruct / sample / interpolate / traverse, importance
- * log-weights for NLL estimates, and the plain ELBO terms. A variant supplies
- * the networks and its `loss`.
+ * log-weights for NLL estimates, and the ELBO through the objective
+ * (`this.elbo`). A variant supplies the networks and its `loss`.
  */
 export abstract class LatentVariableModel extends Module implements GenerativeModel {
   abstract readonly variant: string;
@@ -117,51 +119,24 @@ export abstract class LatentVariableModel extends Module implements GenerativeMo
   }
 
   /**
-   * log p(x|z) + log p(z) - log q(z|x) for k posterior draws per example: [k, batch].
-   * The encoder runs once; the k draws are decoded together as one k * batch pass.
+   * log p(x|z) + log p(z) - log q(z|x) for k posterior draws per example: [k, batch]
+   * (`importanceLogWeights` of the objective: the encoder runs once, the k draws are decoded as one k * batch pass).
    */
   importanceLogWeights(x: tf.Tensor, k: number, condition?: tf.Tensor): tf.Tensor2D {
     if (!Number.isInteger(k) || k < 1) throw new Error(`${this.variant}: k must be a positive integer, got ${k}`);
-    return tf.tidy(() => {
-      const b = x.shape[0];
-      const q = this.encode(x, condition);
-      const zs: tf.Tensor[] = [];
-      const logQ: tf.Tensor[] = [];
-      for (let i = 0; i < k; i++) {
-        const z = q.rsample ? q.rsample(this.rng) : q.sample(this.rng);
-        zs.push(z);
-        logQ.push(q.logProb(z));
-      }
-      const z = tf.concat(zs);
-      const repeat = (t: tf.Tensor) => tf.concat(Array.from({ length: k }, () => t));
-      const px = this.decode(z, condition && repeat(condition));
-      const logJoint = tf.add(px.logProb(repeat(x)), this.prior.logProb(z));
-      return tf.sub(tf.reshape(logJoint, [k, b]), tf.stack(logQ)) as tf.Tensor2D;
-    });
+    return importanceLogWeights(x, (v, c) => this.encode(v, c), (z, c) => this.decode(z, c), this.prior, this.rng, k, condition);
   }
 
   /**
-   * The plain ELBO pieces for a batch with one reparameterised draw:
-   * `reconstruction` = -E_q log p(x|z) and `kl` = KL(q || p), each summed over
-   * dimensions and averaged over the batch (nats per example); `klPerDim`
-   * [batch, latentDim] is the analytic elementwise KL (or its one-sample
-   * Monte-Carlo estimate where no closed form is registered).
+   * The negative ELBO of a batch through the one objective path (`latentElbo`):
+   * one reparameterised draw, reconstruction -log p(x|z), the KL of q against
+   * the prior (analytic where a closed form exists), weighted by
+   * `options.klWeight`. Terms: reconstruction, kl, elbo, klWeight (and iwae).
+   * @param batch.x [batch, ...inputShape]; batch.condition is passed to encode and decode
    */
-  protected elboParts(batch: Batch): { q: Distribution; z: tf.Tensor; px: Distribution; reconstruction: tf.Scalar; kl: tf.Scalar; klPerDim: tf.Tensor } {
-    const condition = batch.condition;
-    const q = this.encode(batch.x, condition);
-    if (!q.rsample) throw new Error(`${this.variant}: the posterior must support rsample`);
-    const z = q.rsample(this.rng);
-    const px = this.decode(z, condition);
-    const reconstruction = tf.neg(tf.mean(px.logProb(batch.x))) as tf.Scalar;
-    const pz = this.prior.distribution(batch.x.shape[0]);
-    let klPerDim: tf.Tensor;
-    try {
-      klPerDim = klElementwise(q, pz);
-    } catch {
-      klPerDim = tf.sub(q.logProbElementwise(z), pz.logProbElementwise(z));
-    }
-    const kl = tf.mean(tf.sum(klPerDim, 1)) as tf.Scalar;
-    return { q, z, px, reconstruction, kl, klPerDim };
+  protected elbo(batch: Batch, options: LatentElboOptions = {}): LossOutput {
+    this.checkInput(batch.x, 'batch.x');
+    const parts = { encode: (x: tf.Tensor, c?: tf.Tensor) => this.encode(x, c), decode: (z: tf.Tensor, c?: tf.Tensor) => this.decode(z, c), prior: this.prior, rng: this.rng };
+    return latentElbo(batch.x, parts, { condition: batch.condition, ...options });
   }
 }

@@ -20,6 +20,7 @@ import { type LikelihoodFamily, type LikelihoodOptions, likelihoodParamsPerEleme
  */
 
 export interface MlpOptions {
+  /** Widths of the hidden layers, in order (empty: a single linear map). */
   hiddenDims: number[];
   activation?: ActivationName;
   /** Width of the condition vector appended to the input (0 = unconditional). */
@@ -92,7 +93,8 @@ export class MlpEncoder extends Encoder {
 
 export interface DecoderOptions {
   likelihood?: LikelihoodFamily;
-  likelihoodOptions?: LikelihoodOptions;
+  /** Gaussian log-variance / Laplace log-scale: a fixed number (default 0) or 'learned' (one per output element). */
+  likelihoodScale?: number | 'learned';
 }
 
 /** z [batch, latentDim] -> p(x|z) over outputShape. */
@@ -113,7 +115,7 @@ export class MlpDecoder extends Decoder {
     super();
     this.conditionDim = options.conditionDim ?? 0;
     this.likelihood = options.likelihood ?? 'bernoulli';
-    this.likelihoodOptions = options.likelihoodOptions ?? {};
+    this.likelihoodOptions = { logScale: options.likelihoodScale ?? 0 };
     this.perElement = likelihoodParamsPerElement(this.likelihood, this.likelihoodOptions);
     const size = outputShape.reduce((a, b) => a * b, 1);
     this.body = this.addModule('body', mlpBody(latentDim + this.conditionDim, options.hiddenDims, options.activation ?? 'relu', rng));
@@ -136,8 +138,8 @@ export class MlpDecoder extends Decoder {
 }
 
 export interface ConvNetOptions {
-  /** Channels per stride-2 stage, e.g. [32, 64] or the seed's [32, 64, 128, 256]. */
-  hiddenDims: number[];
+  /** Channels per stride-2 stage, encoder order, e.g. [32, 64] or [32, 64, 128, 256]. */
+  channels: number[];
   /** Residual blocks after each stage (0 = plain conv VAE; >= 1 = the 'resnet' architecture). */
   residualBlocks?: number;
   batchNorm?: boolean;
@@ -176,7 +178,7 @@ export class ConvEncoder extends Encoder {
     const bn = options.batchNorm ?? true;
     const layers: Layer[] = [];
     let ch = c + this.conditionDim;
-    for (const out of options.hiddenDims) {
+    for (const out of options.channels) {
       layers.push(new Conv2d(ch, out, rng, { kernelSize: 3, stride: 2, padding: 'same', bias: !bn }));
       if (bn) layers.push(new BatchNorm(out));
       layers.push(new Activation(act));
@@ -185,7 +187,7 @@ export class ConvEncoder extends Encoder {
     }
     layers.push(new Flatten());
     this.body = this.addModule('body', new Sequential(layers));
-    const n = options.hiddenDims.length;
+    const n = options.channels.length;
     this.flatDim = convStageSizes(h, n)[n] * convStageSizes(w, n)[n] * ch;
     this.head = this.addModule('head', new GaussianHead(this.flatDim, latentDim, rng));
   }
@@ -230,10 +232,10 @@ export class ConvDecoder extends Decoder {
     const [h, w, c] = outputShape;
     this.conditionDim = options.conditionDim ?? 0;
     this.likelihood = options.likelihood ?? 'bernoulli';
-    this.likelihoodOptions = options.likelihoodOptions ?? {};
+    this.likelihoodOptions = { logScale: options.likelihoodScale ?? 0 };
     const act = options.activation ?? 'leakyRelu';
     const bn = options.batchNorm ?? true;
-    const dims = [...options.hiddenDims].reverse();
+    const dims = [...options.channels].reverse();
     const n = dims.length;
     this.grid = [convStageSizes(h, n)[n], convStageSizes(w, n)[n], dims[0]];
     this.fc = this.addModule('fc', new Dense(latentDim + this.conditionDim, this.grid[0] * this.grid[1] * this.grid[2], rng));
@@ -264,36 +266,41 @@ export class ConvDecoder extends Decoder {
   }
 }
 
-/** Plain description of a single-latent encoder/decoder pair, as variant configs carry it. */
+/**
+ * Plain description of a single-latent encoder/decoder pair, in the words of
+ * the base model config (`baseModelConfigSchema`): a validated config is a spec.
+ */
 export interface NetworkSpec {
   architecture: 'mlp' | 'conv' | 'resnet';
   /** [d] for MLP data (any shape is flattened), [h, w, c] for conv/resnet. */
   inputShape: number[];
   latentDim: number;
-  /** MLP: width and number of hidden layers (the decoder mirrors them). */
-  hiddenDim?: number;
-  mlpLayers?: number;
-  /** Conv/resnet: channels per stride-2 stage. */
+  /** MLP: hidden widths, encoder order; the decoder mirrors them (default [400, 400]). */
   hiddenDims?: number[];
-  /** Resnet: residual blocks per stage (conv uses none). */
+  /** Conv/resnet: channels per stride-2 stage, encoder order (default [32, 64]). */
+  convChannels?: number[];
+  /** Resnet: residual blocks per stage (conv uses none; default 1). */
   residualBlocks?: number;
+  /** Conv/resnet: BatchNorm after each convolution (default true). */
   batchNorm?: boolean;
   /** Default relu for MLP, leakyRelu for conv/resnet. */
   activation?: ActivationName;
   likelihood?: LikelihoodFamily;
-  likelihoodOptions?: LikelihoodOptions;
+  /** Gaussian log-variance / Laplace log-scale: a number or 'learned' (default 0). */
+  likelihoodScale?: number | 'learned';
   conditionDim?: number;
 }
 
 /**
  * Build the encoder and decoder of a single-latent model from a spec (shared
- * by vae, tcvae and any scaffolded variant).
+ * by vae, cvae, tcvae and any scaffolded variant).
+ * @example const { encoder, decoder } = buildEncoderDecoder({ architecture: 'mlp', inputShape: [784], latentDim: 20, hiddenDims: [400] }, rng);
  */
 export function buildEncoderDecoder(spec: NetworkSpec, rng: Rng): { encoder: Encoder; decoder: Decoder } {
-  const decoderOptions = { likelihood: spec.likelihood, likelihoodOptions: spec.likelihoodOptions, conditionDim: spec.conditionDim };
+  const decoderOptions = { likelihood: spec.likelihood, likelihoodScale: spec.likelihoodScale, conditionDim: spec.conditionDim };
   if (spec.architecture === 'mlp') {
     const inputDim = spec.inputShape.reduce((a, b) => a * b, 1);
-    const hiddenDims = Array.from({ length: spec.mlpLayers ?? 2 }, () => spec.hiddenDim ?? 400);
+    const hiddenDims = spec.hiddenDims ?? [400, 400];
     const activation = spec.activation ?? 'relu';
     return {
       encoder: new MlpEncoder(inputDim, spec.latentDim, rng, { hiddenDims, activation, conditionDim: spec.conditionDim }),
@@ -305,7 +312,7 @@ export function buildEncoderDecoder(spec: NetworkSpec, rng: Rng): { encoder: Enc
   }
   const shape = spec.inputShape as [number, number, number];
   const options: ConvNetOptions = {
-    hiddenDims: spec.hiddenDims ?? [32, 64],
+    channels: spec.convChannels ?? [32, 64],
     residualBlocks: spec.architecture === 'resnet' ? (spec.residualBlocks ?? 1) : 0,
     batchNorm: spec.batchNorm,
     activation: spec.activation ?? 'leakyRelu',

@@ -43,13 +43,18 @@ export function registerKl<P extends Distribution, Q extends Distribution>(
   klRegistry.unshift({ p, q, fn });
 }
 
+/** Whether a closed-form KL(p || q) is registered for this pair. */
+export function hasAnalyticKl(p: Distribution, q: Distribution): boolean {
+  return klRegistry.some((e) => p instanceof e.p && q instanceof e.q);
+}
+
 /** Elementwise analytic KL(p || q); throws if no closed form is registered. */
 export function klElementwise(p: Distribution, q: Distribution): tf.Tensor {
   const entry = klRegistry.find((e) => p instanceof e.p && q instanceof e.q);
   if (!entry) {
     throw new Error(
       `No analytic KL registered for ${p.constructor.name} || ${q.constructor.name}; ` +
-        'use a Monte-Carlo estimate (monteCarloKl in @elbo/losses) instead.',
+        'klPerDimension(q, p, { z }) estimates it by Monte Carlo at a draw z, monteCarloKl with fresh draws.',
     );
   }
   return tf.tidy(() => entry.fn(p, q));

@@ -42,13 +42,9 @@ export class TinyVae extends LatentVariableModel {
     this.variant = config.variant;
   }
 
-  /** -ELBO with weight klWeight on the KL: { loss, terms: { reconstruction, kl } }. */
+  /** -ELBO with weight klWeight on the KL: { loss, terms: { reconstruction, kl, elbo, klWeight } }. */
   loss(batch: Batch, context: LossContext = {}): LossOutput {
-    return tf.tidy(() => {
-      const { reconstruction, kl } = this.elboParts(batch);
-      const klWeight = context.klWeight ?? (this.config as TinyVaeConfig).klWeight;
-      return { loss: tf.add(reconstruction, tf.mul(kl, klWeight)) as tf.Scalar, terms: { reconstruction, kl } };
-    });
+    return this.elbo(batch, { klWeight: context.klWeight ?? (this.config as TinyVaeConfig).klWeight });
   }
 }
 
