@@ -2,11 +2,21 @@ import * as tf from '@tensorflow/tfjs-core';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
 import type { GenerativeModel } from '../model';
-import { createModel, getVariant, listVariants } from '../registry';
+import { ConfigError, createModel, getVariant, listVariants } from '../registry';
 import type { RngState } from '../rng';
 import type { Optimizer, OptimizerConfig } from '../train/optimizers';
-import { CheckpointError } from '../errors';
-import { ELBO_FORMAT, type ElboMetadata, CHECKPOINT_FORMAT_VERSION, specByteLength, weightBuffer } from './manifest';
+import { CheckpointError, InputError } from '../errors';
+import { HttpCheckpointHandler } from './http';
+import {
+  type CheckpointSource,
+  CHECKPOINT_FORMAT_VERSION,
+  checkElboMetadata,
+  checkpointError,
+  checkWeightsManifest,
+  ELBO_FORMAT,
+  type ElboMetadata,
+  weightBuffer,
+} from './manifest';
 import { NodeDirectoryHandler } from './node-directory';
 
 /** A directory path (Node), a tfjs URL ('indexeddb://name', 'downloads://name', 'http(s)://.../model.json', 'file://dir') or any tf.io.IOHandler. */
@@ -26,6 +36,7 @@ function handlerFor(target: CheckpointTarget, mode: 'save' | 'load'): tf.io.IOHa
     return target;
   }
   if (target.startsWith('file://')) return new NodeDirectoryHandler(decodeURIComponent(target.slice('file://'.length)));
+  if (mode === 'load' && /^https?:\/\//i.test(target)) return new HttpCheckpointHandler(target);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
     const handlers = mode === 'save' ? tf.io.getSaveHandlers(target) : tf.io.getLoadHandlers(target);
     if (handlers.length === 0) throw new Error(`${mode}: no tf.io handler for ${JSON.stringify(target)} (in Node use a directory path; in a browser indexeddb://, downloads:// or http(s)://)`);
@@ -110,76 +121,84 @@ interface ReadArtifacts {
   weights: tf.NamedTensorMap;
 }
 
-function elboMeta(artifacts: tf.io.ModelArtifacts, where: string): ElboMetadata {
-  const meta = (artifacts.userDefinedMetadata as { elbo?: ElboMetadata } | undefined)?.elbo;
-  if (!meta || typeof meta !== 'object') throw new CheckpointError(`${where}: not an elbo save (userDefinedMetadata.elbo is missing)`);
-  if (meta.formatVersion !== CHECKPOINT_FORMAT_VERSION) throw new CheckpointError(`${where}: format version ${JSON.stringify(meta.formatVersion)} is not supported (this @elbo/core reads ${CHECKPOINT_FORMAT_VERSION})`);
-  if (!meta.config || typeof meta.config !== 'object' || typeof meta.config.variant !== 'string') {
-    throw new CheckpointError(`${where}: the saved config has no "variant"`);
+/**
+ * Check what a handler returned before decoding anything: the specs (as a
+ * manifest), the weight data (an ArrayBuffer or a list of them, exactly as
+ * long as the specs need) and the elbo metadata. Returns tensors the caller
+ * disposes.
+ */
+function decode(artifacts: unknown, src: CheckpointSource): { meta: ElboMetadata; weights: tf.NamedTensorMap } {
+  if (artifacts === null || typeof artifacts !== 'object') throw checkpointError(src, `the handler returned ${JSON.stringify(artifacts)}, not model artifacts`);
+  const a = artifacts as tf.io.ModelArtifacts;
+  const meta = checkElboMetadata(a.userDefinedMetadata, src);
+  const specs = a.weightSpecs ?? [];
+  const [group] = checkWeightsManifest([{ paths: [], weights: specs }], src);
+  const raw = a.weightData as unknown;
+  const isBuffer = (b: unknown) => b instanceof ArrayBuffer || (ArrayBuffer.isView(b) && b.buffer instanceof ArrayBuffer);
+  if (raw !== undefined && !isBuffer(raw) && !(Array.isArray(raw) && raw.every((b) => b instanceof ArrayBuffer))) {
+    throw checkpointError(src, 'weight data is not an ArrayBuffer', 'weightData');
   }
-  return meta;
-}
-
-/** Check sizes and decode; returns tensors the caller disposes. */
-async function decode(artifacts: tf.io.ModelArtifacts, where: string): Promise<tf.NamedTensorMap> {
-  const specs = artifacts.weightSpecs ?? [];
-  const expected = specs.reduce((s, w) => s + specByteLength(w, where), 0);
-  const data = weightBuffer(artifacts.weightData);
-  if (data.byteLength < expected) throw new CheckpointError(`${where}: weight data is truncated: ${data.byteLength} bytes, the manifest needs ${expected}`);
-  if (data.byteLength > expected) throw new CheckpointError(`${where}: weight data is oversized: ${data.byteLength} bytes, the manifest needs ${expected}`);
-  const seen = new Set<string>();
-  for (const s of specs) {
-    if (seen.has(s.name)) throw new CheckpointError(`${where}: weight "${s.name}" appears twice in the manifest`);
-    seen.add(s.name);
-  }
-  return tf.io.decodeWeights(data, specs);
+  const data = ArrayBuffer.isView(raw) ? new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength).slice().buffer : weightBuffer(raw as tf.io.WeightData | undefined);
+  if (data.byteLength < group.bytes) throw checkpointError(src, `weight data is truncated: ${data.byteLength} bytes, the manifest needs ${group.bytes}`, 'weightData');
+  if (data.byteLength > group.bytes) throw checkpointError(src, `weight data is oversized: ${data.byteLength} bytes, the manifest needs ${group.bytes}`, 'weightData');
+  return { meta, weights: tf.io.decodeWeights(data, group.weights) };
 }
 
 /**
  * Check that `weights` has exactly the model's variables with their shapes and
  * dtypes (and, for a checkpoint with an optimizer, every optimizer slot).
  */
-function checkAgainstModel(model: GenerativeModel, meta: ElboMetadata, weights: tf.NamedTensorMap, where: string): void {
+function checkAgainstModel(model: GenerativeModel, meta: ElboMetadata, weights: tf.NamedTensorMap, src: CheckpointSource): void {
   const vars = model.namedVariables();
   for (const [name, v] of vars) {
     const w = weights[name];
-    if (!w) throw new CheckpointError(`${where}: variable "${name}" of the model is missing from the checkpoint`);
-    if (!tf.util.arraysEqual(w.shape, v.shape)) throw new CheckpointError(`${where}: variable "${name}" has shape [${w.shape}] in the checkpoint, the model has [${v.shape}]`);
-    if (w.dtype !== v.dtype) throw new CheckpointError(`${where}: variable "${name}" has dtype ${w.dtype} in the checkpoint, the model has ${v.dtype}`);
+    if (!w) throw checkpointError(src, `variable "${name}" of the model is missing from the checkpoint`);
+    if (!tf.util.arraysEqual(w.shape, v.shape)) throw checkpointError(src, `variable "${name}" has shape [${w.shape}] in the checkpoint, the model has [${v.shape}]`);
+    if (w.dtype !== v.dtype) throw checkpointError(src, `variable "${name}" has dtype ${w.dtype} in the checkpoint, the model has ${v.dtype}`);
   }
   const optNames = new Set<string>();
   if (meta.optimizer) {
     const names = parameterNames(model);
-    const slots = slotNames(meta.optimizer.config as OptimizerConfig, where);
+    const slots = slotNames(meta.optimizer.config as OptimizerConfig, src);
     names.forEach((n, i) => {
       for (const slot of slots) {
         const key = `${OPTIMIZER_PREFIX}${n}/${slot}`;
         optNames.add(key);
         const w = weights[key];
-        if (!w) throw new CheckpointError(`${where}: optimizer state "${key}" is missing`);
+        if (!w) throw checkpointError(src, `optimizer state "${key}" is missing`);
         const p = model.parameters()[i];
-        if (!tf.util.arraysEqual(w.shape, p.shape)) throw new CheckpointError(`${where}: optimizer state "${key}" has shape [${w.shape}], the parameter has [${p.shape}]`);
+        if (!tf.util.arraysEqual(w.shape, p.shape)) throw checkpointError(src, `optimizer state "${key}" has shape [${w.shape}], the parameter has [${p.shape}]`);
       }
     });
   }
   for (const name of Object.keys(weights)) {
-    if (!vars.has(name) && !optNames.has(name)) throw new CheckpointError(`${where}: the checkpoint has "${name}", which the model does not have`);
+    if (!vars.has(name) && !optNames.has(name)) throw checkpointError(src, `the checkpoint has "${name}", which the model does not have`);
   }
 }
 
-function slotNames(config: OptimizerConfig, where: string): string[] {
+function slotNames(config: OptimizerConfig, src: CheckpointSource): string[] {
   if (config?.kind === 'adam') return ['m', 'v'];
   if (config?.kind === 'sgd') return (config.momentum ?? 0) > 0 ? ['momentum'] : [];
-  throw new CheckpointError(`${where}: unknown optimizer ${JSON.stringify(config?.kind)} (allowed: adam, sgd)`);
+  throw checkpointError(src, `unknown optimizer ${JSON.stringify(config?.kind)} (allowed: adam, sgd)`, 'userDefinedMetadata.elbo.optimizer.config.kind');
 }
 
-async function read(source: CheckpointTarget): Promise<ReadArtifacts & { where: string }> {
-  const where = typeof source === 'string' ? `checkpoint ${source}` : 'checkpoint';
+async function read(source: CheckpointTarget): Promise<ReadArtifacts & { src: CheckpointSource }> {
   const handler = handlerFor(source, 'load');
-  const artifacts = await handler.load!();
-  const meta = elboMeta(artifacts, where);
-  const weights = await decode(artifacts, where);
-  return { meta, weights, where };
+  const name = typeof source === 'string' ? source : 'checkpoint';
+  const src: CheckpointSource = {
+    where: typeof source === 'string' ? `checkpoint ${source}` : 'checkpoint',
+    file: handler instanceof NodeDirectoryHandler ? `${handler.dir}/model.json` : name,
+  };
+  let artifacts: tf.io.ModelArtifacts;
+  try {
+    artifacts = await handler.load!();
+  } catch (e) {
+    // Everything a load does is reading the source; what tfjs's handlers throw (a missing IndexedDB entry, a bad response) is bad input too.
+    if (e instanceof InputError) throw e;
+    throw checkpointError(src, `cannot be loaded (${(e as Error)?.message ?? String(e)})`);
+  }
+  const { meta, weights } = decode(artifacts, src);
+  return { meta, weights, src };
 }
 
 function assignAll(model: GenerativeModel, weights: tf.NamedTensorMap): void {
@@ -193,16 +212,24 @@ function assignAll(model: GenerativeModel, weights: tf.NamedTensorMap): void {
  * and bad weight files with a CheckpointError.
  */
 export async function loadModel(source: CheckpointTarget): Promise<GenerativeModel> {
-  const { meta, weights, where } = await read(source);
+  const { meta, weights, src } = await read(source);
   try {
     if (!getVariant(meta.config.variant as string)) {
-      throw new CheckpointError(
-        `${where}: variant "${String(meta.config.variant)}" is not registered (registered: ${listVariants().join(', ') || 'none'}); import its package (e.g. @elbo/vae) before loading`,
+      throw checkpointError(
+        src,
+        `variant "${String(meta.config.variant)}" is not registered (registered: ${listVariants().join(', ') || 'none'}); import its package (e.g. @elbo/vae) before loading`,
       );
     }
-    const model = createModel(meta.config);
+    let model: GenerativeModel;
     try {
-      checkAgainstModel(model, { ...meta, optimizer: undefined }, filterModelWeights(weights), where);
+      model = createModel(meta.config);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      const field = e.field === undefined ? 'userDefinedMetadata.elbo.config' : `userDefinedMetadata.elbo.config.${e.field}`;
+      throw checkpointError(src, `the saved config is invalid: ${e.message}`, field);
+    }
+    try {
+      checkAgainstModel(model, { ...meta, optimizer: undefined }, filterModelWeights(weights), src);
       assignAll(model, weights);
     } catch (e) {
       model.dispose();
@@ -239,13 +266,13 @@ export interface LoadedCheckpoint {
  * is checked before anything is assigned: on any error the model is untouched.
  */
 export async function loadCheckpoint(source: CheckpointTarget, model: GenerativeModel): Promise<LoadedCheckpoint> {
-  const { meta, weights, where } = await read(source);
+  const { meta, weights, src } = await read(source);
   let handedOver = false;
   try {
     if (meta.variant !== model.variant || meta.config.variant !== model.variant) {
-      throw new CheckpointError(`${where}: the checkpoint is of variant "${String(meta.config.variant)}", the model is "${model.variant}"`);
+      throw checkpointError(src, `the checkpoint is of variant "${String(meta.config.variant)}", the model is "${model.variant}"`);
     }
-    checkAgainstModel(model, meta, weights, where);
+    checkAgainstModel(model, meta, weights, src);
     if (meta.rng) model.rng.setState(meta.rng as RngState);
     assignAll(model, weights);
     const out: LoadedCheckpoint = { step: meta.step ?? 0, epoch: meta.epoch ?? 0, trainer: meta.trainer };

@@ -1,3 +1,4 @@
 export * from './manifest';
 export * from './node-directory';
 export * from './checkpoint';
+export * from './http';

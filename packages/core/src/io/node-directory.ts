@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError } from '../errors';
-import { checkManifestPath, parseModelJson, specByteLength, weightBuffer } from './manifest';
+import { checkpointError, parseModelJson, weightBuffer } from './manifest';
 
 /** Default shard size, as tfjs's converter writes (4 MiB). */
 const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
@@ -83,51 +83,68 @@ export class NodeDirectoryHandler implements tf.io.IOHandler {
   async load(): Promise<tf.io.ModelArtifacts> {
     const { fs, path } = await nodeModules();
     const dir = path.resolve(this.dir);
-    const where = `checkpoint ${dir}`;
+    const manifestFile = path.join(dir, 'model.json');
+    const src = { where: `checkpoint ${dir}`, file: manifestFile };
     let text: string;
     try {
-      text = await fs.readFile(path.join(dir, 'model.json'), 'utf8');
+      // A FIFO or device named model.json would block or never end: only regular files are read.
+      if (!(await fs.lstat(manifestFile)).isFile()) throw checkpointError(src, 'model.json is not a regular file');
+      text = await fs.readFile(manifestFile, 'utf8');
     } catch (e) {
-      throw new CheckpointError(`${where}: cannot read model.json (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      if (e instanceof CheckpointError) throw e;
+      throw checkpointError(src, `cannot read model.json (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
-    const json = parseModelJson(text, where);
-    const specs: tf.io.WeightsManifestEntry[] = [];
-    const files: { file: string; size: number }[][] = [];
+    const json = parseModelJson(text, src);
+    let realDir: string;
+    try {
+      realDir = await fs.realpath(dir);
+    } catch (e) {
+      throw checkpointError(src, `cannot resolve the directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    const files: string[][] = [];
     // Check every path and size before reading anything.
-    for (const group of json.weightsManifest) {
-      const expected = group.weights.reduce((s, w) => s + specByteLength(w, where), 0);
-      const sizes: { file: string; size: number }[] = [];
-      for (const p of group.paths) {
-        const file = path.resolve(dir, checkManifestPath(p, where));
-        if (path.relative(dir, file).startsWith('..')) throw new CheckpointError(`${where}: weight path ${JSON.stringify(p)} leaves the checkpoint directory`);
+    for (const [i, group] of json.groups.entries()) {
+      let total = 0;
+      for (const [j, p] of group.paths.entries()) {
+        const field = `weightsManifest[${i}].paths[${j}]`;
+        const file = path.resolve(dir, p);
         let st;
         try {
           st = await fs.lstat(file);
         } catch {
-          throw new CheckpointError(`${where}: weight file ${p} is missing`);
+          throw checkpointError(src, `weight file ${p} is missing`, field, file);
         }
-        if (!st.isFile()) throw new CheckpointError(`${where}: weight file ${p} is not a regular file`);
-        sizes.push({ file: p, size: st.size });
+        if (!st.isFile()) throw checkpointError(src, `weight file ${p} is not a regular file`, field, file);
+        // A directory on the way may be a link to elsewhere: the real path must stay inside.
+        const rel = path.relative(realDir, await fs.realpath(file));
+        if (rel.startsWith('..') || path.isAbsolute(rel)) throw checkpointError(src, `weight path ${JSON.stringify(p)} leaves the checkpoint directory`, field, file);
+        total += st.size;
       }
-      const total = sizes.reduce((s, f) => s + f.size, 0);
-      if (total < expected) throw new CheckpointError(`${where}: weight files ${group.paths.join(', ')} are truncated: ${total} bytes, the manifest needs ${expected}`);
-      if (total > expected) throw new CheckpointError(`${where}: weight files ${group.paths.join(', ')} are oversized: ${total} bytes, the manifest needs ${expected}`);
-      specs.push(...group.weights);
-      files.push(sizes);
+      const names = group.paths.join(', ');
+      const field = `weightsManifest[${i}]`;
+      const first = path.resolve(dir, group.paths[0] ?? 'model.json');
+      if (total < group.bytes) throw checkpointError(src, `weight files ${names} are truncated: ${total} bytes, the manifest needs ${group.bytes}`, field, first);
+      if (total > group.bytes) throw checkpointError(src, `weight files ${names} are oversized: ${total} bytes, the manifest needs ${group.bytes}`, field, first);
+      files.push(group.paths);
     }
     const buffers: ArrayBuffer[] = [];
-    for (const group of files) {
-      for (const { file } of group) {
-        const b = await fs.readFile(path.join(dir, file));
+    for (const [i, group] of files.entries()) {
+      let total = 0;
+      for (const p of group) {
+        const file = path.resolve(dir, p);
+        const b = await fs.readFile(file);
+        total += b.byteLength;
         buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
       }
+      // The files changed between the size check and the read.
+      if (total !== json.groups[i].bytes) throw checkpointError(src, `weight files ${group.join(', ')} changed while being read`, `weightsManifest[${i}]`);
     }
     return {
       format: json.format,
       generatedBy: json.generatedBy,
       convertedBy: json.convertedBy,
       modelTopology: json.modelTopology,
-      weightSpecs: specs,
+      weightSpecs: json.groups.flatMap((g) => g.weights),
       weightData: tf.io.concatenateArrayBuffers(buffers),
       userDefinedMetadata: json.userDefinedMetadata,
     };
