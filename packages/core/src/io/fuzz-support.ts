@@ -80,7 +80,7 @@ export function mutateJson(json: unknown, mutations: FileMutation[]): unknown {
     const key = path[path.length - 1];
     if (m.kind === 'set') parent[key] = structuredClone(m.value);
     else if (m.kind === 'delete') Array.isArray(parent) ? parent.splice(key as number, 1) : delete parent[key];
-    else if (Array.isArray(parent)) parent.splice(key as number, 0, structuredClone(parent[key]));
+    else if (Array.isArray(parent)) parent.splice(key as number, 0, structuredClone(parent[key as number]));
   }
   return doc;
 }
