@@ -1,9 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { type BaseModelConfig, type Callback, ConfigError, createModel, type EpochLog, fit, type GenerativeModel, listVariants, saveModel } from '@elbo/core';
+import { type BaseModelConfig, type Callback, createModel, type EpochLog, fit, type GenerativeModel, saveModel } from '@elbo/core';
 import { loadBenchData } from './data';
-import { UsageError } from './errors';
 import { type EvalOptions, type EvalResult, evaluateModel } from './evaluate';
 import { writeImageGrid, writeLinePlot } from './png';
 import { loadVariants } from './variants';
@@ -45,15 +44,11 @@ export interface RunReport {
   files: string[];
 }
 
-/** Build a registered variant from a config, with the bench's error style. */
+/** Build a registered variant from a config. */
 export async function buildModel(config: unknown): Promise<GenerativeModel> {
   await loadVariants();
-  try {
-    return createModel(config);
-  } catch (e) {
-    if (e instanceof ConfigError) throw new UsageError(`${e.message} (registered variants: ${listVariants().join(', ')})`);
-    throw e;
-  }
+  // A bad config throws ConfigError (an InputError), which the CLI reports in one line; its message lists the registered variants.
+  return createModel(config);
 }
 
 /** Train a model on real MNIST, evaluate it, and write the run directory. */
