@@ -2,16 +2,45 @@
 export interface Callback {
   onTrainBegin?(info: TrainBeginInfo): void | Promise<void>;
   onEpochBegin?(epoch: number, control: TrainerControl): void | Promise<void>;
+  /** After every step; `info.values` (loss, terms, gradient norm) only at log points. */
   onStepEnd?(info: StepInfo, control: TrainerControl): void | Promise<void>;
+  /**
+   * At an epoch's end, once its averages (and validation) are known and before
+   * its log is made: where callbacks that change training act (a plateau
+   * reduction shows in the log's `lr`).
+   */
+  onEpochMetrics?(metrics: EpochMetrics, control: TrainerControl): void | Promise<void>;
   onEpochEnd?(log: EpochLog, control: TrainerControl): void | Promise<void>;
   /** A step whose loss or gradient was not finite (the NaN guard skipped it). */
   onNonFinite?(event: NonFiniteEvent): void | Promise<void>;
   onTrainEnd?(result: FitResult): void | Promise<void>;
+  /** Bookkeeping saved in checkpoints (under `state.key`) so that a resumed run continues exactly. */
+  state?: CallbackState;
 }
 
-/** Lets a callback end training after the current step. */
+/** A callback's JSON-serialisable state, saved with the trainer's in checkpoints. */
+export interface CallbackState {
+  /** Unique among the callbacks of one run. */
+  key: string;
+  get(): unknown;
+  set(value: unknown): void;
+}
+
+/** What callbacks may change in the running trainer. */
 export interface TrainerControl {
+  /** End training after the current step. */
   stop(reason: string): void;
+  /** Multiply the learning rate by `factor` from now on (kept in checkpoints); the reduced rate stays at or above `minLr`. */
+  reduceLearningRate(factor: number, minLr?: number): void;
+}
+
+/** An epoch's per-example averages, as `onEpochMetrics` sees them. */
+export interface EpochMetrics {
+  epoch: number;
+  /** Global step at the end of the epoch. */
+  step: number;
+  train: Record<string, number>;
+  validation?: Record<string, number>;
 }
 
 export interface TrainBeginInfo {
@@ -30,12 +59,23 @@ export interface StepInfo {
   epoch: number;
   /** Index of the batch within the epoch (0-based). */
   batch: number;
+  /** Learning rate of this step's update. */
+  lr: number;
+  /** KL weight this step's loss used (when fit was given `klWeight`). */
+  klWeight?: number;
+  /**
+   * This step's values, read back from the device at log points (every
+   * `logEvery` steps, an epoch's last step, before a checkpoint, when training
+   * stops); absent in between, so that the loop does not wait on the device.
+   */
+  values?: StepValues;
+}
+
+export interface StepValues {
   loss: number;
   terms: Record<string, number>;
   /** Global gradient norm before clipping. */
   gradNorm: number;
-  lr: number;
-  beta?: number;
   /** Whether the update was applied (false when the NaN guard skipped it). */
   applied: boolean;
 }
@@ -91,8 +131,9 @@ interface Stream {
 }
 
 /**
- * Progress report: a redrawn bar (epoch, step, loss, rate, ETA) when the
- * stream is a terminal, plain lines at each epoch end otherwise (CI logs, files).
+ * Progress report: a redrawn bar (epoch, step, latest loss read back, ETA)
+ * when the stream is a terminal, plain lines at each epoch end otherwise (CI
+ * logs, files), and with `everySteps` a line at log points whose step is a multiple of it.
  * Outside Node it logs epoch lines to the console.
  */
 export function progressCallback(options: { stream?: Stream; everySteps?: number } = {}): Callback {
@@ -104,6 +145,8 @@ export function progressCallback(options: { stream?: Stream; everySteps?: number
   let epochStart = 0;
   let stepInEpoch = 0;
   let lastDraw = 0;
+  // The latest loss read back (values arrive at the trainer's log points).
+  let loss = Number.NaN;
   return {
     onTrainBegin(info) {
       total = info.stepsPerEpoch;
@@ -115,9 +158,10 @@ export function progressCallback(options: { stream?: Stream; everySteps?: number
     },
     onStepEnd(info) {
       stepInEpoch = info.batch + 1;
+      if (info.values) loss = info.values.loss;
       if (!tty) {
-        if (options.everySteps && info.step % options.everySteps === 0) {
-          stream.write(`epoch ${info.epoch + 1}/${epochs} step ${info.step}  loss ${info.loss.toPrecision(4)}  ${formatTerms(info.terms)}\n`);
+        if (info.values && options.everySteps && info.step % options.everySteps === 0) {
+          stream.write(`epoch ${info.epoch + 1}/${epochs} step ${info.step}  loss ${info.values.loss.toPrecision(4)}  ${formatTerms(info.values.terms)}\n`);
         }
         return;
       }
@@ -130,7 +174,7 @@ export function progressCallback(options: { stream?: Stream; everySteps?: number
       const secs = (now - epochStart) / 1000;
       const eta = frac > 0 ? secs * (1 / frac - 1) : 0;
       const bar = `${'='.repeat(filled)}${filled < width ? '>' : ''}${' '.repeat(Math.max(0, width - filled - 1))}`;
-      stream.write(`\r\x1b[2Kepoch ${info.epoch + 1}/${epochs} [${bar}] ${stepInEpoch}/${total}  loss ${info.loss.toPrecision(4)}  eta ${eta.toFixed(0)}s`);
+      stream.write(`\r\x1b[2Kepoch ${info.epoch + 1}/${epochs} [${bar}] ${stepInEpoch}/${total}  loss ${loss.toPrecision(4)}  eta ${eta.toFixed(0)}s`);
     },
     onEpochEnd(log) {
       const val = log.validation ? `  | val ${formatTerms(log.validation)}` : '';
@@ -147,9 +191,9 @@ export function progressCallback(options: { stream?: Stream; everySteps?: number
 }
 
 /**
- * Append one JSON object per line to `path` (Node): `{"type":"step",...}`
- * every `everySteps` steps (default 1; 0 = none) and `{"type":"epoch",...}`
- * at each epoch end. Lines are buffered and flushed at epoch end and train end.
+ * Append one JSON object per line to `path` (Node): `{"type":"step",...}` at
+ * the trainer's log points whose step is a multiple of `everySteps` (default
+ * 1: every log point; 0 = none) and `{"type":"epoch",...}` at each epoch end. Lines are buffered and flushed at epoch end and train end.
  */
 export function metricsLogCallback(path: string, options: { everySteps?: number } = {}): Callback {
   if (typeof path !== 'string' || path.length === 0) throw new Error(`metricsLog: path must be a non-empty string, got ${JSON.stringify(path)}`);
@@ -167,8 +211,9 @@ export function metricsLogCallback(path: string, options: { everySteps?: number 
   const time = () => new Date().toISOString();
   return {
     onStepEnd(info) {
-      if (every > 0 && info.step % every === 0) {
-        lines.push(`${JSON.stringify({ type: 'step', time: time(), step: info.step, epoch: info.epoch, loss: info.loss, terms: info.terms, gradNorm: info.gradNorm, lr: info.lr, beta: info.beta, applied: info.applied })}\n`);
+      const v = info.values;
+      if (v && every > 0 && info.step % every === 0) {
+        lines.push(`${JSON.stringify({ type: 'step', time: time(), step: info.step, epoch: info.epoch, loss: v.loss, terms: v.terms, gradNorm: v.gradNorm, lr: info.lr, klWeight: info.klWeight, applied: v.applied })}\n`);
       }
     },
     async onEpochEnd(log) {

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import '../tfjs-setup';
 import type { GenerativeModel } from '../model';
-import { createModel } from '../registry';
+import { ConfigError, createModel } from '../registry';
 import { arrayBatchSource, registerTinyVae, syntheticData } from '../testing/tiny-model';
 import { progressCallback } from './callbacks';
-import { fit } from './fit';
+import { type FitOptions, fit } from './fit';
 import { Sgd } from './optimizers';
 
 const variant = registerTinyVae('tiny-fit');
@@ -43,8 +43,8 @@ describe('fit', () => {
     expect(r.history).toHaveLength(10);
     const first = r.history[0];
     const last = r.history[9];
-    expect(Object.keys(first.train).sort()).toEqual(['kl', 'loss', 'reconstruction']);
-    expect(Object.keys(first.validation!).sort()).toEqual(['kl', 'loss', 'reconstruction']);
+    expect(Object.keys(first.train)).toEqual(expect.arrayContaining(['kl', 'loss', 'reconstruction']));
+    expect(Object.keys(first.validation!)).toEqual(expect.arrayContaining(['kl', 'loss', 'reconstruction']));
     // loss = reconstruction + 1 * kl per example, so the averages add up too.
     expect(Math.abs(last.train.loss - last.train.reconstruction - last.train.kl)).toBeLessThan(1e-4);
     expect(last.train.loss).toBeLessThan(first.train.loss - 0.5);
@@ -54,6 +54,7 @@ describe('fit', () => {
   });
 
   it('a 1,000-step run leaves numTensors and numBytes flat', async () => {
+    // Measured at log points (every 50 steps by default), where no step's values wait on the device.
     const small = createModel({ variant, inputDim: 4, hiddenDim: 4, latentDim: 2, seed: 1 });
     const src = arrayBatchSource(syntheticData(16, 4, 3), 4, 4, { seed: 1 });
     const seen: { step: number; numTensors: number; numBytes: number }[] = [];
@@ -62,11 +63,11 @@ describe('fit', () => {
       maxSteps: 1000,
       clipNorm: 5,
       progress: false,
-      callbacks: [{ onStepEnd: (s) => void ((s.step === 10 || s.step === 500 || s.step === 1000) && seen.push({ step: s.step, ...tf.memory() })) }],
+      callbacks: [{ onStepEnd: (s) => void ((s.step === 50 || s.step === 500 || s.step === 1000) && seen.push({ step: s.step, ...tf.memory() })) }],
     });
     expect(r.steps).toBe(1000);
     expect(r.reason).toMatch(/maxSteps/);
-    expect(seen.map((s) => s.step)).toEqual([10, 500, 1000]);
+    expect(seen.map((s) => s.step)).toEqual([50, 500, 1000]);
     expect(seen[2].numTensors).toBe(seen[0].numTensors);
     expect(seen[2].numBytes).toBe(seen[0].numBytes);
     expect(seen[1].numBytes).toBe(seen[0].numBytes);
@@ -78,7 +79,7 @@ describe('fit', () => {
       epochs: 3,
       learningRate: 1e-2,
       warmupSteps: 4,
-      beta: (s: number) => Math.min(1, s / 10),
+      klWeight: (s: number) => Math.min(1, s / 10),
       validation,
       reduceLrOnPlateau: { patience: 1, factor: 0.5, minDelta: 1e3 },
       progress: false,
@@ -145,6 +146,8 @@ describe('fit', () => {
     const after: number[][][] = [];
     const r = await fit(model, source(), {
       epochs: 1,
+      // Read back every step, so the last weights seen finite are those after the previous step.
+      logEvery: 1,
       progress: false,
       callbacks: [
         {
@@ -160,8 +163,8 @@ describe('fit', () => {
     expect(r.nonFinite[0].step).toBe(4);
     expect(r.nonFinite[0].restored).toBe(true);
     expect(r.nonFinite[0].gradients.length).toBeGreaterThan(0);
-    // Restored to the weights before step 3's update, i.e. as they were after step 2.
-    expect(after[3]).toEqual(after[1]);
+    // Restored to the weights checked finite at step 3's log point (before the corruption).
+    expect(after[3]).toEqual(after[2]);
     expect(after.at(-1)!.flat().every(Number.isFinite)).toBe(true);
   });
 
@@ -170,28 +173,37 @@ describe('fit', () => {
     expect(model.parameters().some((p) => p.dataSync().some((v) => !Number.isFinite(v)))).toBe(true);
   });
 
-  it('stops after maxConsecutive non-finite steps', async () => {
-    const r = await fit(model, source(8, { corrupt: () => true }), { epochs: 2, nanGuard: { maxConsecutive: 3 }, progress: false });
+  it('stops after maxConsecutive non-finite steps (at the first log point that sees them)', async () => {
+    const r = await fit(model, source(8, { corrupt: () => true }), { epochs: 2, nanGuard: { maxConsecutive: 3 }, logEvery: 1, progress: false });
     expect(r.steps).toBe(3);
     expect(r.reason).toMatch(/non-finite.*3 consecutive/);
+    const m2 = createModel(config);
+    const w0 = weights(m2);
+    const r2 = await fit(m2, source(8, { corrupt: () => true }), { epochs: 2, nanGuard: { maxConsecutive: 3 }, logEvery: 2, progress: false });
+    expect(r2.steps).toBe(4);
+    expect(r2.nonFinite.map((e) => e.step)).toEqual([1, 2, 3, 4]);
+    expect(weights(m2)).toEqual(w0); // no skipped step changed a weight
+    m2.dispose();
   });
 
-  it('early stopping, ReduceLROnPlateau with minLr, warm-up and beta schedule', async () => {
+  it('early stopping, ReduceLROnPlateau with minLr, warm-up and klWeight schedule', async () => {
     const lrs: number[] = [];
     const checks: number[] = [];
     const r = await fit(model, source(), {
       epochs: 10,
       learningRate: 1e-2,
       warmupSteps: 4,
-      beta: (s) => s / 100,
+      klWeight: (s) => s / 100,
       earlyStopping: { patience: 3, minDelta: 1e3 },
       reduceLrOnPlateau: { patience: 1, factor: 0.5, minDelta: 1e3, minLr: 3e-3 },
+      logEvery: 1,
       progress: false,
       callbacks: [
         {
           onStepEnd: (s) => {
             lrs.push(s.lr);
-            checks.push(Math.abs(s.loss - (s.terms.reconstruction + s.beta! * s.terms.kl)));
+            const v = s.values!;
+            checks.push(Math.abs(v.loss - (v.terms.reconstruction + s.klWeight! * v.terms.kl)));
           },
         },
       ],
@@ -218,7 +230,7 @@ describe('fit', () => {
   it('clips the global gradient norm', async () => {
     const beforeW = model.parameters().map((p) => p.dataSync().slice());
     let norm = 0;
-    await fit(model, source(), { optimizer: 'sgd', learningRate: 1, clipNorm: 0.01, maxSteps: 1, progress: false, callbacks: [{ onStepEnd: (s) => void (norm = s.gradNorm) }] });
+    await fit(model, source(), { optimizer: 'sgd', learningRate: 1, clipNorm: 0.01, maxSteps: 1, progress: false, callbacks: [{ onStepEnd: (s) => void (norm = s.values!.gradNorm) }] });
     expect(norm).toBeGreaterThan(0.01);
     let sq = 0;
     model.parameters().forEach((p, i) => p.dataSync().forEach((v, j) => (sq += (v - beforeW[i][j]) ** 2)));
@@ -232,6 +244,7 @@ describe('fit', () => {
     const r = await fit(model, source(), {
       epochs: 3,
       metricsLog: join(dir, 'metrics.jsonl'),
+      logEvery: 2,
       progress: false,
       signal: controller.signal,
       callbacks: [progressCallback({ stream: { write: (s: string) => void lines.push(s) } }), { onStepEnd: (s) => void (s.step === 8 && controller.abort()) }],
@@ -239,10 +252,11 @@ describe('fit', () => {
     expect(r.reason).toBe('aborted');
     expect(r.steps).toBe(8);
     const log = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(log.filter((l) => l.type === 'step')).toHaveLength(8);
+    // A step line at each log point (every 2 steps).
+    expect(log.filter((l) => l.type === 'step').map((l) => l.step)).toEqual([2, 4, 6, 8]);
     expect(log.filter((l) => l.type === 'epoch')).toHaveLength(1);
     expect(log.at(-1)).toMatchObject({ type: 'end', steps: 8, reason: 'aborted' });
-    expect(log[0]).toMatchObject({ type: 'step', step: 1, epoch: 0 });
+    expect(log[0]).toMatchObject({ type: 'step', step: 2, epoch: 0, applied: true });
     expect(typeof log[0].terms.kl).toBe('number');
     expect(lines[0]).toMatch(/^epoch 1\/3 {2}step 6 {2}loss [\d.]+ {2}reconstruction/);
     expect(lines.at(-1)).toBe('training stopped: aborted\n');
@@ -254,11 +268,78 @@ describe('fit', () => {
     expect(tty.some((s) => /^\r\x1b\[2Kepoch 1\/1 \[=*>? *\] \d\/6/.test(s))).toBe(true);
   });
 
-  it('refuses bad options with the field named', async () => {
-    await expect(fit(model, source(), { epochs: 0 })).rejects.toThrow(/option "epochs" must be a positive integer, got 0/);
-    await expect(fit(model, source(), { optimizer: 'rmsprop' as never })).rejects.toThrow(/option "optimizer" must be 'adam', 'sgd' or an Optimizer instance/);
-    await expect(fit(model, source(), { lr: 1 } as never)).rejects.toThrow(/option "lr" is unknown/);
-    await expect(fit(model, source(), { reduceLrOnPlateau: { patience: 1, factor: 2 } })).rejects.toThrow(/reduceLrOnPlateau.factor" must be in \(0, 1\)/);
-    await expect(fit(model, {} as never)).rejects.toThrow(/option "train" must be a BatchSource/);
+  it('refuses bad options with one ConfigError naming the field', async () => {
+    const bad = async (options: unknown, pattern: RegExp, field: string) => {
+      const e = await fit(model, source(), options as FitOptions).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).message).toMatch(pattern);
+      expect((e as ConfigError).message).not.toMatch(/\n/);
+      expect((e as ConfigError).field).toBe(field);
+    };
+    await bad({ epochs: 0 }, /^Invalid fit options: field "epochs" .*got 0/, 'epochs');
+    await bad({ optimizer: 'rmsprop' }, /field "optimizer" must be 'adam', 'sgd' or an Optimizer instance; got "rmsprop"/, 'optimizer');
+    await bad({ lr: 1 }, /unknown field\(s\) "lr"/, 'lr');
+    await bad({ reduceLrOnPlateau: { patience: 1, factor: 2 } }, /field "reduceLrOnPlateau.factor" .*got 2/, 'reduceLrOnPlateau.factor');
+    await bad({ logEvery: 0.5 }, /field "logEvery" .*got 0.5/, 'logEvery');
+    await bad({ klWeight: -1 }, /field "klWeight" must be a number >= 0 or a \(step\) => number schedule; got -1/, 'klWeight');
+    await bad({ beta: 1 }, /field "beta" is now "klWeight"/, 'beta');
+    await bad({ checkpoint: { everySteps: 2 } }, /field "checkpoint.dir"/, 'checkpoint.dir');
+    await expect(fit(model, {} as never)).rejects.toThrow(/field "train" must be a BatchSource/);
+  });
+
+  it('refuses a klWeight for a model without a KL weight, naming klWeight and the variant', async () => {
+    const noKl = createModel(config);
+    Object.defineProperty(noKl, 'usesKlWeight', { value: false });
+    const e = await fit(noKl, source(), { klWeight: 0.5, progress: false }).catch((err: unknown) => err);
+    noKl.dispose();
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as Error).message).toMatch(/^Invalid fit options: field "klWeight" is set, but variant "tiny-fit" has no KL term/);
+    // The KL weight reaches the loss (and nothing else): loss = reconstruction + klWeight * kl at every step.
+    const seen: number[] = [];
+    await fit(model, source(), { klWeight: 0.25, maxSteps: 3, logEvery: 1, progress: false, callbacks: [{ onStepEnd: (s) => void seen.push(s.values!.loss - s.values!.terms.reconstruction - 0.25 * s.values!.terms.kl) }] });
+    expect(Math.max(...seen.map(Math.abs))).toBeLessThan(1e-4);
+  });
+
+  it('reads back from the device at most once per logEvery steps, plus once at an epoch end', async () => {
+    const engine = tf.engine() as unknown as Record<'read' | 'readSync', (...a: unknown[]) => unknown>;
+    const originals = { read: engine.read, readSync: engine.readSync };
+    let reads = 0;
+    for (const k of ['read', 'readSync'] as const) {
+      engine[k] = function (this: unknown, ...a: unknown[]) {
+        reads += 1;
+        return originals[k].apply(this, a);
+      };
+    }
+    const readsAtStep: number[] = [];
+    const logged: number[] = [];
+    let r: Awaited<ReturnType<typeof fit>>;
+    try {
+      // 6 batches per epoch; logEvery 4: log points at steps 4, 6 (epoch end), 8, 12 (both), 16, 18, 20, 24.
+      r = await fit(model, source(), {
+        epochs: 4,
+        logEvery: 4,
+        clipNorm: 1,
+        progress: false,
+        callbacks: [
+          {
+            onStepEnd: (s) => {
+              readsAtStep.push(reads);
+              if (s.values) logged.push(s.step);
+            },
+          },
+        ],
+      });
+    } finally {
+      Object.assign(engine, originals);
+    }
+    expect(r.steps).toBe(24);
+    expect(logged).toEqual([4, 6, 8, 12, 16, 18, 20, 24]);
+    // Reads happen only at those steps, one each: none in the steps between.
+    const increments = readsAtStep.map((n, i) => n - (i === 0 ? 0 : readsAtStep[i - 1]));
+    expect(increments.flatMap((d, i) => (d > 0 ? [i + 1] : []))).toEqual(logged);
+    expect(Math.max(...increments)).toBe(1);
+    expect(reads).toBeLessThanOrEqual(Math.ceil(24 / 4) + 4);
+    // The epoch averages are still over every step.
+    expect(Object.keys(r.history[3].train)).toEqual(expect.arrayContaining(['kl', 'loss', 'reconstruction']));
   });
 });

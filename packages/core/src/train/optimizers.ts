@@ -30,8 +30,14 @@ export interface Optimizer {
   /**
    * One update. `grads[i]` is the gradient of `params[i]`; the order of
    * `params` must be the same at every call (state is kept per position).
+   *
+   * `gate`, when given, is a scalar on the device (bool, or 1/0): where it is
+   * false the update must leave every parameter and every state tensor as it
+   * was (the NaN guard's skip of a non-finite step). It must not be read back
+   * to the host: the trainer does not wait on the device per step.
+   * `iterations` counts the call either way (the host does not know the gate).
    */
-  apply(params: tf.Variable[], grads: tf.Tensor[]): void;
+  apply(params: tf.Variable[], grads: tf.Tensor[], gate?: tf.Tensor): void;
   /** Create zero state for `params` if there is none (done by the first `apply` otherwise). */
   init(params: tf.Variable[]): void;
   /** The state tensors in a stable order (for zero-copy snapshots in the NaN guard). */
@@ -63,7 +69,12 @@ abstract class SlotOptimizer implements Optimizer {
 
   constructor(public learningRate: number) {}
 
-  abstract apply(params: tf.Variable[], grads: tf.Tensor[]): void;
+  abstract apply(params: tf.Variable[], grads: tf.Tensor[], gate?: tf.Tensor): void;
+
+  /** `variable.assign(next)`, or where `gate` is false keep the current value (call inside tidy). */
+  protected assignGated(variable: tf.Variable, next: tf.Tensor, gate?: tf.Tensor): void {
+    variable.assign(gate ? tf.where(gate.dtype === 'bool' ? gate : tf.cast(gate, 'bool'), next, variable) : next);
+  }
 
   /** Create zero state for `params` (done by the first `apply` otherwise). */
   init(params: tf.Variable[]): void {
@@ -116,6 +127,13 @@ export interface FusedAdamOptions {
   epsilon: number;
   /** 1-based step count t (for the bias corrections). */
   step: number;
+  /**
+   * Passed only to updates registered with `{ gate: true }`: a scalar tensor
+   * (bool) of the active backend; when it is false the update must change
+   * nothing (and still return true). A CPU backend reads it from its own
+   * memory; no backend may wait on a device for it.
+   */
+  gate?: tf.Tensor;
 }
 
 /**
@@ -126,15 +144,24 @@ export interface FusedAdamOptions {
  */
 export type FusedAdamUpdate = (param: tf.Variable, m: tf.Variable, v: tf.Variable, grad: tf.Tensor, options: FusedAdamOptions) => boolean;
 
-const fusedAdamUpdates = new Map<string, FusedAdamUpdate>();
+interface FusedAdamRegistration {
+  update: FusedAdamUpdate;
+  /** The update honours `options.gate` (else Adam gates around it with three selects). */
+  gate: boolean;
+}
+
+const fusedAdamUpdates = new Map<string, FusedAdamRegistration>();
 
 /**
  * Register (or with null remove) a fused Adam update used by core's Adam while
  * `backendName` is active; a backend package calls this when it is imported.
- * @example registerFusedAdamUpdate('native', fusedAdamUpdate)
+ * With `{ gate: true }` the update receives the NaN guard's gate in its
+ * options and must honour it; without, Adam keeps the previous values and
+ * selects between them and the update's on the device.
+ * @example registerFusedAdamUpdate('native', fusedAdamUpdate, { gate: true })
  */
-export function registerFusedAdamUpdate(backendName: string, update: FusedAdamUpdate | null): void {
-  if (update) fusedAdamUpdates.set(backendName, update);
+export function registerFusedAdamUpdate(backendName: string, update: FusedAdamUpdate | null, options: { gate?: boolean } = {}): void {
+  if (update) fusedAdamUpdates.set(backendName, { update, gate: options.gate ?? false });
   else fusedAdamUpdates.delete(backendName);
 }
 
@@ -152,7 +179,7 @@ export class Adam extends SlotOptimizer {
     this.config = { kind: 'adam', beta1, beta2, epsilon };
   }
 
-  apply(params: tf.Variable[], grads: tf.Tensor[]): void {
+  apply(params: tf.Variable[], grads: tf.Tensor[], gate?: tf.Tensor): void {
     this.init(params);
     const { beta1, beta2, epsilon } = this.config as Required<OptimizerConfig>;
     const t = this.iterations + 1;
@@ -161,16 +188,29 @@ export class Adam extends SlotOptimizer {
     const fused = fusedAdamUpdates.get(activeBackendName());
     const options: FusedAdamOptions = { learningRate: this.learningRate, beta1, beta2, epsilon, step: t };
     tf.tidy(() => {
+      const boolGate = gate ? tf.cast(gate, 'bool') : undefined;
       params.forEach((p, i) => {
         const [m, v] = this.state[i];
         const g = grads[i];
-        if (fused?.(p, m, v, g, options)) return;
+        if (fused) {
+          if (fused.gate || !boolGate) {
+            if (fused.update(p, m, v, g, boolGate ? { ...options, gate: boolGate } : options)) return;
+          } else {
+            // Clones share the buffers the update replaces (it assigns new ones), so keeping them copies nothing.
+            const before = [p, m, v].map((x) => tf.clone(x));
+            if (fused.update(p, m, v, g, options)) {
+              [p, m, v].forEach((x, j) => x.assign(tf.where(boolGate, x, before[j])));
+              return;
+            }
+          }
+        }
         const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
         const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
-        m.assign(m1);
-        v.assign(v1);
         const step = tf.div(tf.div(m1, c1), tf.add(tf.sqrt(tf.div(v1, c2)), epsilon));
-        p.assign(tf.sub(p, tf.mul(step, this.learningRate)));
+        const p1 = tf.sub(p, tf.mul(step, this.learningRate));
+        this.assignGated(m, m1, boolGate);
+        this.assignGated(v, v1, boolGate);
+        this.assignGated(p, p1, boolGate);
       });
     });
     this.iterations = t;
@@ -189,7 +229,7 @@ export class Sgd extends SlotOptimizer {
     this.slots = momentum > 0 ? ['momentum'] : [];
   }
 
-  apply(params: tf.Variable[], grads: tf.Tensor[]): void {
+  apply(params: tf.Variable[], grads: tf.Tensor[], gate?: tf.Tensor): void {
     this.init(params);
     const mu = this.config.momentum ?? 0;
     tf.tidy(() => {
@@ -198,9 +238,9 @@ export class Sgd extends SlotOptimizer {
         if (mu > 0) {
           const [b] = this.state[i];
           d = tf.add(tf.mul(b, mu), d);
-          b.assign(d);
+          this.assignGated(b, d, gate);
         }
-        p.assign(tf.sub(p, tf.mul(d, this.learningRate)));
+        this.assignGated(p, tf.sub(p, tf.mul(d, this.learningRate)), gate);
       });
     });
     this.iterations += 1;
