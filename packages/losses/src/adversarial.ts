@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type ActivationName, Bernoulli, Conv2d, DiagonalGaussian, convOutputSize, Dense, Layer, type Rng, Sequential, SpectralNorm } from '@elbo/core';
-import { checkReduction, perExample, type Reduction } from './reduction';
+import { checkReduction, perExample, type Reduction } from '@elbo/core';
 
 export interface DiscriminatorOptions {
   /** Shape of one example: [d] builds an MLP, [h, w, c] a stride-2 conv net. */

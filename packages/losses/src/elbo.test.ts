@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Bernoulli, DiagonalGaussian, type Distribution, Laplace, Rng, StandardNormalPrior } from '@elbo/core';
 import { checkGradient } from '@elbo/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { capacityLoss, elbo, type ElboOptions, klPerDimension, klTerm, reconstructionLoss } from './index';
+import { capacityLoss, klPerDimension, klTerm, type LatentElboOptions, latentElbo, reconstructionLoss } from './index';
 import { close, expectNoLeaks, variable } from './test-helpers';
 
 // A tiny model: x [2, 3] in [0, 1], q(z|x) = N(x E, exp(lv)) with z [2, 2], p(x|z) = Bernoulli(z D).
@@ -32,10 +32,13 @@ const encode = (x: tf.Tensor): Distribution => new DiagonalGaussian(tf.matMul(x 
 const decode = (z: tf.Tensor): Distribution => new Bernoulli(tf.matMul(z as tf.Tensor2D, D));
 const prior = new StandardNormalPrior([2]);
 
+const elbo = (x: tf.Tensor, enc: (x: tf.Tensor) => Distribution, dec: (z: tf.Tensor) => Distribution, rng: Rng, options: LatentElboOptions = {}) =>
+  latentElbo(x, { encode: enc, decode: dec, prior, rng }, options);
+
 /** loss, reconstruction, kl and elbo as numbers. */
-function run(options: ElboOptions, seed = 5): number[] {
+function run(options: LatentElboOptions, seed = 5): number[] {
   return tf.tidy(() => {
-    const { loss, terms } = elbo(tf.tensor2d(X), encode, decode, prior, new Rng(seed), options);
+    const { loss, terms } = elbo(tf.tensor2d(X), encode, decode, new Rng(seed), options);
     return [loss, terms.reconstruction, terms.kl, terms.elbo].map((t) => t.dataSync()[0]);
   });
 }
@@ -54,10 +57,10 @@ function parts(seed = 5): { recon: number; kl: number; reconMean: number } {
   });
 }
 
-describe('elbo', () => {
-  it('is reconstruction + beta * KL from the same draw; terms.elbo ignores beta', () => {
+describe('latentElbo (the objective, through @elbo/losses)', () => {
+  it('is reconstruction + klWeight * KL from the same draw; terms.elbo ignores the weight', () => {
     const p = parts();
-    const [loss, recon, kl, e] = run({ beta: 2.5 });
+    const [loss, recon, kl, e] = run({ klWeight: 2.5 });
     close(recon, p.recon, 1e-5);
     close(kl, p.kl, 1e-5);
     close(loss, p.recon + 2.5 * p.kl, 1e-5);
@@ -73,7 +76,7 @@ describe('elbo', () => {
     const avg = [0, 1].map((j) => (p.perDim[j] + p.perDim[2 + j]) / 2);
     const lambda = (avg[0] + avg[1]) / 2;
     const expectedFree = Math.max(avg[0], lambda) + Math.max(avg[1], lambda);
-    const [loss, recon, kl, e] = run({ freeBits: lambda, beta: 2 });
+    const [loss, recon, kl, e] = run({ freeBits: lambda, klWeight: 2 });
     const [, , klPlain, ePlain] = run({});
     close(loss, recon + 2 * expectedFree, 1e-5);
     close(kl, klPlain, 1e-6);
@@ -105,15 +108,15 @@ describe('elbo', () => {
       const z = (q.rsample as (r: Rng) => tf.Tensor)(new Rng(5));
       return tf.mean(tf.sub(q.logProb(z), prior.logProb(z))).dataSync()[0];
     });
-    const kl = tf.tidy(() => elbo(tf.tensor2d(X), lapEncode, decode, prior, new Rng(5)).terms.kl.dataSync()[0]);
+    const kl = tf.tidy(() => elbo(tf.tensor2d(X), lapEncode, decode, new Rng(5)).terms.kl.dataSync()[0]);
     close(kl, expected, 1e-5);
     tf.tidy(() => {
-      expect(() => elbo(tf.tensor2d(X), lapEncode, decode, prior, new Rng(5), { kl: 'analytic' })).toThrow(/monteCarloKl/);
+      expect(() => elbo(tf.tensor2d(X), lapEncode, decode, new Rng(5), { klEstimator: 'analytic' })).toThrow(/No analytic KL/);
     });
   });
 
   it('has finite-difference gradients in encoder and decoder weights (fixed seed)', () => {
-    const f = () => elbo(tf.tensor2d(X), encode, decode, prior, new Rng(11), { beta: 1.5 }).loss;
+    const f = () => elbo(tf.tensor2d(X), encode, decode, new Rng(11), { klWeight: 1.5 }).loss;
     expect(checkGradient(f, E).maxRelativeError).toBeLessThan(1e-2);
     expect(checkGradient(f, D).maxRelativeError).toBeLessThan(1e-2);
     expect(checkGradient(f, LV).maxRelativeError).toBeLessThan(1e-2);
@@ -123,11 +126,11 @@ describe('elbo', () => {
     tf.tidy(() => {
       const x = tf.tensor2d(X);
       const rng = new Rng(1);
-      expect(() => elbo(x, encode, decode, prior, rng, { capacity: { gamma: 1, maxCapacity: 1, steps: 1 } })).toThrow(/needs options.step/);
-      expect(() => elbo(x, encode, decode, prior, rng, { capacity: { gamma: 1, maxCapacity: 1, steps: 1 }, step: 0, freeBits: 1 })).toThrow(/either freeBits or capacity/);
-      expect(() => elbo(x, encode, decode, prior, rng, { beta: -1 })).toThrow(/beta must be/);
-      expect(() => elbo(x, encode, decode, prior, rng, { kl: 'exact' as never })).toThrow(/kl must be 'auto', 'analytic' or 'monte-carlo'/);
-      expect(() => elbo(x, (v) => new Bernoulli(v), decode, prior, rng)).toThrow(/rsample/);
+      expect(() => elbo(x, encode, decode, rng, { capacity: { gamma: 1, maxCapacity: 1, steps: 1 } })).toThrow(/needs step/);
+      expect(() => elbo(x, encode, decode, rng, { capacity: { gamma: 1, maxCapacity: 1, steps: 1 }, step: 0, freeBits: 1 })).toThrow(/either freeBits or capacity/);
+      expect(() => elbo(x, encode, decode, rng, { klWeight: -1 })).toThrow(/klWeight must be/);
+      expect(() => elbo(x, encode, decode, rng, { klEstimator: 'exact' as never })).toThrow(/estimator must be 'auto', 'analytic' or 'monte-carlo'/);
+      expect(() => elbo(x, (v) => new Bernoulli(v), decode, rng)).toThrow(/rsample/);
     });
   });
 });

@@ -113,7 +113,7 @@ describe('freeBitsKl (Kingma et al. 2016)', () => {
   it('clamps the batch-averaged KL of each dimension below at lambda and sums', () => {
     close(value(() => freeBitsKl(tf.tensor2d(KL), 0.5)), 0.5 + 0.9 + 2.05, 1e-5);
     close(value(() => freeBitsKl(tf.tensor2d(KL), 0)), 0.1 + 0.9 + 2.05, 1e-5);
-    // The seed's snippet, per example d * max(sum_j KL_j / d - lambda, 0), frees all dimensions or none:
+    // The per-example variant d * max(sum_j KL_j / d - lambda, 0) frees all dimensions or none:
     // for lambda = 1.2 it gives mean_b 3 * max(KL_b / 3 - 1.2, 0) = (max(3.65 - 3.6, 0) + 0) / 2 = 0.025.
     close(value(() => freeBitsKl(tf.tensor2d(KL), 1.2)), 1.2 + 1.2 + 2.05, 1e-5);
   });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Layer, Sequential, stopGradient } from '@elbo/core';
-import { checkReduction, perExample, type Reduction } from './reduction';
+import { checkReduction, perExample, type Reduction } from '@elbo/core';
 
 /** A feature extractor: a Layer (a Sequential can be tapped after chosen layers) or a function returning feature maps. */
 export type FeatureExtractor = Layer | ((x: tf.Tensor) => tf.Tensor[]);

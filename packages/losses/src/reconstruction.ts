@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Bernoulli, DiagonalGaussian, type Distribution, Laplace } from '@elbo/core';
-import { checkReduction, checkSameShape, perExample, type Reduction } from './reduction';
+import { Bernoulli, checkReduction, checkSameShape, DiagonalGaussian, type Distribution, Laplace, negLogLikelihood, perExample, type Reduction } from '@elbo/core';
 
 export interface ReconstructionOptions {
-  /** 'sum-mean' (default: nats per example) or 'mean' (the seed's mean over every element). See `Reduction`. */
+  /** 'sum-mean' (default: nats per example) or 'mean' (mean over every element, PyTorch's default). See `Reduction`. */
   reduction?: Reduction;
 }
 
@@ -23,7 +22,7 @@ export function reconstructionLoss(likelihood: Distribution, x: tf.Tensor, optio
   const reduction = checkReduction(options.reduction, 'reconstructionLoss');
   checkLikelihoodShape('reconstructionLoss', likelihood, x);
   return tf.tidy(() => {
-    const nll = tf.neg(likelihood.logProbElementwise(x));
+    const nll = negLogLikelihood(likelihood, x);
     return (reduction === 'mean' ? tf.mean(nll) : tf.mean(perExample(nll))) as tf.Scalar;
   });
 }

@@ -1,54 +1,54 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { betaSchedule, capacityLoss, capacitySchedule, constantBeta, cyclical, linearWarmup, sigmoidSchedule } from './index';
+import { capacityLoss, capacitySchedule, constantWeight, cyclical, klWeightSchedule, linearWarmup, sigmoidSchedule } from './index';
 import { close, expectNoLeaks, value, variable } from './test-helpers';
 
 expectNoLeaks(beforeEach, afterEach);
 
-describe('beta schedules at hand-picked steps', () => {
-  it('constantBeta', () => {
-    const s = constantBeta(4);
+describe('KL-weight schedules at hand-picked steps', () => {
+  it('constantWeight', () => {
+    const s = constantWeight(4);
     expect([s(0), s(1), s(1e6)]).toEqual([4, 4, 4]);
-    expect(constantBeta()(7)).toBe(1);
+    expect(constantWeight()(7)).toBe(1);
   });
 
-  it("linearWarmup is the seed's min(step / annealSteps, 1) * beta", () => {
-    const s = linearWarmup({ beta: 2, annealSteps: 100 });
+  it('linearWarmup is min(step / annealSteps, 1) * weight', () => {
+    const s = linearWarmup({ weight: 2, annealSteps: 100 });
     expect([s(0), s(25), s(50), s(100), s(250)]).toEqual([0, 0.5, 1, 2, 2]);
   });
 
-  it('cyclical (Fu et al. 2019): ramps over ratio of each period, holds, restarts; stays at beta after the last cycle', () => {
-    const s = cyclical({ beta: 1, period: 100, ratio: 0.5, cycles: 2 });
+  it('cyclical (Fu et al. 2019): ramps over ratio of each period, holds, restarts; stays at the peak after the last cycle', () => {
+    const s = cyclical({ weight: 1, period: 100, ratio: 0.5, cycles: 2 });
     expect([s(0), s(25), s(50), s(99), s(100), s(125), s(175), s(200), s(225), s(1000)]).toEqual([0, 0.5, 1, 1, 0, 0.5, 1, 1, 1, 1]);
-    const forever = cyclical({ beta: 3, period: 10, ratio: 1 });
+    const forever = cyclical({ weight: 3, period: 10, ratio: 1 });
     expect([forever(0), forever(5), forever(10), forever(1005)]).toEqual([0, 1.5, 0, 1.5]);
   });
 
-  it('sigmoidSchedule is beta / (1 + exp(-k (step - midpoint)))', () => {
-    const s = sigmoidSchedule({ beta: 2, midpoint: 1000, steepness: 0.01 });
+  it('sigmoidSchedule is weight / (1 + exp(-k (step - midpoint)))', () => {
+    const s = sigmoidSchedule({ weight: 2, midpoint: 1000, steepness: 0.01 });
     close(s(1000), 1, 1e-12);
     close(s(1100), 2 / (1 + Math.exp(-1)), 1e-12);
     close(s(0), 2 / (1 + Math.exp(10)), 1e-12);
     expect(s(1e5)).toBeCloseTo(2, 10);
   });
 
-  it('betaSchedule builds each schedule from JSON and names a bad field', () => {
-    expect(betaSchedule({ type: 'linear', annealSteps: 1000 }, 4)(500)).toBe(2);
-    expect(betaSchedule({ type: 'constant' }, 3)(9)).toBe(3);
-    expect(betaSchedule({ type: 'cyclical', period: 10 })(2)).toBeCloseTo(0.4, 12);
-    expect(betaSchedule({ type: 'sigmoid', midpoint: 5 })(5)).toBe(0.5);
-    expect(() => betaSchedule({ type: 'linear', annealSteps: 0 })).toThrow(/annealSteps/);
-    expect(() => betaSchedule({ type: 'cyclical', period: 10, ratio: 2 })).toThrow(/ratio/);
-    expect(() => betaSchedule({ type: 'warmup' } as never)).toThrow(/betaSchedule: type/);
+  it('klWeightSchedule builds each schedule from JSON and names a bad field', () => {
+    expect(klWeightSchedule({ type: 'linear', annealSteps: 1000, weight: 4 })(500)).toBe(2);
+    expect(klWeightSchedule({ type: 'constant', weight: 3 })(9)).toBe(3);
+    expect(klWeightSchedule({ type: 'cyclical', period: 10 })(2)).toBeCloseTo(0.4, 12);
+    expect(klWeightSchedule({ type: 'sigmoid', midpoint: 5 })(5)).toBe(0.5);
+    expect(() => klWeightSchedule({ type: 'linear', annealSteps: 0 })).toThrow(/annealSteps/);
+    expect(() => klWeightSchedule({ type: 'cyclical', period: 10, ratio: 2 })).toThrow(/ratio/);
+    expect(() => klWeightSchedule({ type: 'warmup' } as never)).toThrow(/field "klWeight/);
   });
 
   it('rejects bad options and steps with the field name', () => {
     expect(() => linearWarmup({ annealSteps: 0 })).toThrow(/annealSteps must be a positive integer, got 0/);
-    expect(() => linearWarmup({ beta: -1, annealSteps: 5 })).toThrow(/beta must be a finite number >= 0/);
+    expect(() => linearWarmup({ weight: -1, annealSteps: 5 })).toThrow(/weight must be a finite number >= 0/);
     expect(() => cyclical({ period: 10, ratio: 0 })).toThrow(/ratio must be a number in \(0, 1\]/);
     expect(() => cyclical({ period: 10, cycles: 1.5 })).toThrow(/cycles/);
     expect(() => sigmoidSchedule({ midpoint: 10, steepness: 0 })).toThrow(/steepness/);
-    expect(() => constantBeta(1)(-1)).toThrow(/step must be a finite number >= 0/);
+    expect(() => constantWeight(1)(-1)).toThrow(/step must be a finite number >= 0/);
   });
 });
 
