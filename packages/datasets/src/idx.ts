@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { DataFormatError } from '@elbo/core';
 
 /**
  * The IDX format (LeCun et al., the container of MNIST and Fashion-MNIST):
@@ -18,15 +19,49 @@ export interface IdxArray {
   data: IdxData;
 }
 
-/** A malformed IDX file; `source` names the file or URL, the message says what is wrong. */
-export class IdxFormatError extends Error {
+/**
+ * A malformed IDX file; `source` (also `file`) names the file or URL, `field`
+ * the part of the file at fault ('magic', 'dtype', 'ndim', 'dims[i]', 'data',
+ * 'gzip'), the message says what is wrong.
+ */
+export class IdxFormatError extends DataFormatError {
   constructor(
     readonly source: string,
     readonly problem: string,
+    field?: string,
   ) {
-    super(`IDX file '${source}': ${problem}`);
+    super(`IDX file '${source}': ${problem}`, field === undefined ? { file: source } : { file: source, field });
     this.name = 'IdxFormatError';
   }
+}
+
+/** Deflate's largest expansion: a gzip file never inflates to more than this times its size. */
+const GZIP_MAX_RATIO = 1032;
+
+/**
+ * Inflate gzip bytes, allocating no more than the file can hold: the size in
+ * the gzip trailer (ISIZE), capped at the most deflate can expand this many
+ * bytes to. A trailer that understates the data is refused, not trusted.
+ */
+function gunzipBounded(bytes: Uint8Array, source: string): Uint8Array {
+  if (bytes.length < 18) throw new IdxFormatError(source, `gzip data is truncated: ${bytes.length} bytes, shorter than a gzip header and trailer`, 'gzip');
+  const isize = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(bytes.length - 4, true);
+  const limit = Math.min(isize, GZIP_MAX_RATIO * bytes.length);
+  let out: Uint8Array;
+  try {
+    out = gunzipSync(bytes, { maxOutputLength: Math.max(1, limit) });
+  } catch (e) {
+    const tooLarge = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError;
+    throw new IdxFormatError(
+      source,
+      tooLarge
+        ? `gzip data inflates to more than the ${limit} bytes its trailer declares`
+        : `gzip data is corrupt or truncated (${(e as Error).message})`,
+      'gzip',
+    );
+  }
+  if (out.length !== isize) throw new IdxFormatError(source, `gzip data inflates to ${out.length} bytes, its trailer declares ${isize}`, 'gzip');
+  return out;
 }
 
 const DTYPES: Record<number, { dtype: IdxDtype; bytes: number }> = {
@@ -55,20 +90,15 @@ export function isGzip(bytes: Uint8Array): boolean {
  * @param source the file name or URL, for error messages
  */
 export function parseIdx(bytes: Uint8Array, source = '<buffer>'): IdxArray {
-  if (isGzip(bytes)) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
-      throw new IdxFormatError(source, `gzip data is corrupt or truncated (${(e as Error).message})`);
-    }
-  }
+  if (isGzip(bytes)) bytes = gunzipBounded(bytes, source);
   if (bytes.length < 4) {
-    throw new IdxFormatError(source, `truncated: ${bytes.length} bytes, shorter than the 4-byte IDX magic number`);
+    throw new IdxFormatError(source, `truncated: ${bytes.length} bytes, shorter than the 4-byte IDX magic number`, 'magic');
   }
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     throw new IdxFormatError(
       source,
       `wrong magic number: the first two bytes must be 0x00 0x00, got ${hex(bytes[0])} ${hex(bytes[1])} (not an IDX file?)`,
+      'magic',
     );
   }
   const type = DTYPES[bytes[2]];
@@ -76,13 +106,14 @@ export function parseIdx(bytes: Uint8Array, source = '<buffer>'): IdxArray {
     throw new IdxFormatError(
       source,
       `unknown dtype code ${hex(bytes[2])} in the magic number (allowed: 0x08 uint8, 0x09 int8, 0x0b int16, 0x0c int32, 0x0d float32, 0x0e float64)`,
+      'dtype',
     );
   }
   const ndim = bytes[3];
-  if (ndim === 0) throw new IdxFormatError(source, 'the magic number declares 0 dimensions (at least 1 is needed)');
+  if (ndim === 0) throw new IdxFormatError(source, 'the magic number declares 0 dimensions (at least 1 is needed)', 'ndim');
   const headerBytes = 4 + 4 * ndim;
   if (bytes.length < headerBytes) {
-    throw new IdxFormatError(source, `truncated header: ${ndim} dimensions need ${headerBytes} header bytes, file has ${bytes.length}`);
+    throw new IdxFormatError(source, `truncated header: ${ndim} dimensions need ${headerBytes} header bytes, file has ${bytes.length}`, 'dims');
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape: number[] = [];
@@ -91,10 +122,10 @@ export function parseIdx(bytes: Uint8Array, source = '<buffer>'): IdxArray {
   const expected = headerBytes + count * type.bytes;
   const described = `header says ${type.dtype} [${shape.join(', ')}] = ${count * type.bytes} data bytes after the ${headerBytes}-byte header (${expected} in all)`;
   if (bytes.length < expected) {
-    throw new IdxFormatError(source, `truncated: ${described}, file has ${bytes.length} bytes`);
+    throw new IdxFormatError(source, `truncated: ${described}, file has ${bytes.length} bytes`, 'data');
   }
   if (bytes.length > expected) {
-    throw new IdxFormatError(source, `oversized: ${described}, file has ${bytes.length} bytes (${bytes.length - expected} extra)`);
+    throw new IdxFormatError(source, `oversized: ${described}, file has ${bytes.length} bytes (${bytes.length - expected} extra)`, 'data');
   }
   return { dtype: type.dtype, shape, data: decode(view, headerBytes, count, type.dtype) };
 }
@@ -133,6 +164,8 @@ function decode(view: DataView, offset: number, n: number, dtype: IdxDtype): Idx
 export function readIdxFile(path: string): IdxArray {
   let bytes: Uint8Array;
   try {
+    // A FIFO or device would block or never end: only regular files are read.
+    if (!statSync(path).isFile()) throw new Error('not a regular file');
     bytes = readFileSync(path);
   } catch (e) {
     throw new IdxFormatError(path, `cannot be read (${(e as Error).message})`);
