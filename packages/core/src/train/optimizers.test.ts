@@ -119,4 +119,59 @@ describe('optimizers', () => {
     expect(() => new Adam(0.1, 1)).toThrow(/beta1 must be in \[0, 1\)/);
     expect(() => createOptimizer({ kind: 'rmsprop' as never }, 0.1)).toThrow(/'adam' or 'sgd'/);
   });
+
+  it('a false gate leaves parameters and state unchanged, a true one applies the update (Adam, Adam around a fused update, SGD)', () => {
+    const snapshot = (vars: tf.Variable[]) => vars.map((v) => Array.from(v.dataSync()));
+    const cases: { name: string; make: () => Adam | Sgd; fused?: 'plain' | 'gated' }[] = [
+      { name: 'adam', make: () => new Adam(0.1) },
+      { name: 'adam + fused', make: () => new Adam(0.1), fused: 'plain' },
+      { name: 'adam + gated fused', make: () => new Adam(0.1), fused: 'gated' },
+      { name: 'sgd + momentum', make: () => new Sgd(0.1, 0.9) },
+    ];
+    for (const c of cases) {
+      const gates: (boolean | undefined)[] = [];
+      if (c.fused) {
+        registerFusedAdamUpdate(
+          'cpu',
+          (param, m, v, grad, o) => {
+            gates.push(o.gate === undefined ? undefined : o.gate.dataSync()[0] === 1);
+            if (o.gate && o.gate.dataSync()[0] !== 1) return true;
+            tf.tidy(() => {
+              const m1 = tf.add(tf.mul(m, o.beta1), tf.mul(grad, 1 - o.beta1));
+              const v1 = tf.add(tf.mul(v, o.beta2), tf.mul(tf.square(grad), 1 - o.beta2));
+              param.assign(tf.sub(param, tf.mul(o.learningRate, tf.div(m1, tf.add(tf.sqrt(v1), o.epsilon)))));
+              m.assign(m1);
+              v.assign(v1);
+            });
+            return true;
+          },
+          { gate: c.fused === 'gated' },
+        );
+      }
+      try {
+        const p = ownedVar([1, 2, 3], [3]);
+        const opt = c.make();
+        const g = tf.tensor1d([0.5, -1, 2]);
+        const bad = tf.tensor1d([0.5, Number.NaN, Number.POSITIVE_INFINITY]);
+        const yes = tf.scalar(true, 'bool');
+        const no = tf.scalar(false, 'bool');
+        opt.apply([p], [g], yes);
+        const after1 = snapshot([p, ...opt.stateVariables()]);
+        opt.apply([p], [bad], no);
+        expect(snapshot([p, ...opt.stateVariables()]), c.name).toEqual(after1);
+        const one = tf.scalar(1);
+        opt.apply([p], [g], one); // a float gate works too
+        one.dispose();
+        const after3 = snapshot([p, ...opt.stateVariables()]);
+        expect(after3[0], c.name).not.toEqual(after1[0]);
+        expect(after3.flat().every(Number.isFinite), c.name).toBe(true);
+        if (c.fused === 'gated') expect(gates).toEqual([true, false, true]);
+        if (c.fused === 'plain') expect(gates).toEqual([undefined, undefined, undefined]);
+        tf.dispose([p, g, bad, yes, no]);
+        opt.dispose();
+      } finally {
+        registerFusedAdamUpdate('cpu', null);
+      }
+    }
+  });
 });
