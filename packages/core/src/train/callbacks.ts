@@ -1,3 +1,5 @@
+import { defaultProgressStream, ProgressBar, type ProgressStream } from './progress-bar';
+
 /** Hooks the trainer calls; every method may be async. */
 export interface Callback {
   onTrainBegin?(info: TrainBeginInfo): void | Promise<void>;
@@ -124,40 +126,33 @@ function formatTerms(terms: Record<string, number>): string {
     .join('  ');
 }
 
-interface Stream {
-  isTTY?: boolean;
-  columns?: number;
-  write(s: string): unknown;
-}
+type Stream = ProgressStream;
 
 /**
- * Progress report: a redrawn bar (epoch, step, latest loss read back, ETA)
- * when the stream is a terminal, plain lines at each epoch end otherwise (CI
- * logs, files), and with `everySteps` a line at log points whose step is a multiple of it.
+ * Progress report: a redrawn bar (epoch, step, rate, ETA, latest loss read
+ * back; the shared ProgressBar) when the stream is a terminal, plain lines at
+ * each epoch end otherwise (CI logs, files), and with `everySteps` a line at
+ * log points whose step is a multiple of it.
  * Outside Node it logs epoch lines to the console.
  */
 export function progressCallback(options: { stream?: Stream; everySteps?: number } = {}): Callback {
-  const proc = (globalThis as { process?: { stderr?: Stream } }).process;
-  const stream: Stream = options.stream ?? proc?.stderr ?? { write: (s: string) => console.log(s.trimEnd()) };
+  const stream: Stream = options.stream ?? defaultProgressStream();
   const tty = stream.isTTY === true;
   let total = 0;
   let epochs = 0;
-  let epochStart = 0;
-  let stepInEpoch = 0;
-  let lastDraw = 0;
   // The latest loss read back (values arrive at the trainer's log points).
   let loss = Number.NaN;
+  // Drawn only on a terminal; elsewhere the epoch lines below say it.
+  const bar = new ProgressBar('epoch', 0, { stream, unit: 'steps', enabled: tty });
   return {
     onTrainBegin(info) {
       total = info.stepsPerEpoch;
       epochs = info.epochs;
     },
-    onEpochBegin() {
-      epochStart = Date.now();
-      stepInEpoch = 0;
+    onEpochBegin(epoch) {
+      bar.reset(`epoch ${epoch + 1}/${epochs}`, total);
     },
     onStepEnd(info) {
-      stepInEpoch = info.batch + 1;
       if (info.values) loss = info.values.loss;
       if (!tty) {
         if (info.values && options.everySteps && info.step % options.everySteps === 0) {
@@ -165,16 +160,7 @@ export function progressCallback(options: { stream?: Stream; everySteps?: number
         }
         return;
       }
-      const now = Date.now();
-      if (now - lastDraw < 100 && stepInEpoch < total) return;
-      lastDraw = now;
-      const frac = total > 0 ? Math.min(1, stepInEpoch / total) : 0;
-      const width = Math.max(10, Math.min(30, (stream.columns ?? 80) - 70));
-      const filled = Math.round(frac * width);
-      const secs = (now - epochStart) / 1000;
-      const eta = frac > 0 ? secs * (1 / frac - 1) : 0;
-      const bar = `${'='.repeat(filled)}${filled < width ? '>' : ''}${' '.repeat(Math.max(0, width - filled - 1))}`;
-      stream.write(`\r\x1b[2Kepoch ${info.epoch + 1}/${epochs} [${bar}] ${stepInEpoch}/${total}  loss ${loss.toPrecision(4)}  eta ${eta.toFixed(0)}s`);
+      bar.update(info.batch + 1, `loss ${loss.toPrecision(4)}`);
     },
     onEpochEnd(log) {
       const val = log.validation ? `  | val ${formatTerms(log.validation)}` : '';
