@@ -1,0 +1,205 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { type Job, Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { UsageError } from '../errors';
+import { type JobProgress, type JobResult, jobDir, runJob, writeJsonAtomic } from './job';
+import type { SweepJob } from './spec';
+
+/** One BullMQ queue carries every sweep's jobs; a job's id is `<sweep>.<job id>`. */
+export const QUEUE_NAME = 'elbo-sweeps';
+const resultsKey = (sweep: string) => `elbo:sweep:${sweep}:results`;
+const jobsKey = (sweep: string) => `elbo:sweep:${sweep}:jobs`;
+export const queueJobId = (job: Pick<SweepJob, 'sweep' | 'id'>) => `${job.sweep}.${job.id}`;
+
+/** redis://[user:password@]host:port[/db] -> ioredis options; a bad URL is a one-line usage error. */
+export function parseQueueUrl(url: string): { host: string; port: number; db: number; username?: string; password?: string } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UsageError(`--queue must be a URL like redis://host:6379/0, got ${JSON.stringify(url)}`);
+  }
+  if (u.protocol !== 'redis:') throw new UsageError(`--queue must be a redis:// URL, got ${JSON.stringify(url)}`);
+  const db = u.pathname && u.pathname !== '/' ? Number(u.pathname.slice(1)) : 0;
+  if (!Number.isInteger(db) || db < 0) throw new UsageError(`--queue: database must be an integer, got ${JSON.stringify(u.pathname.slice(1))}`);
+  return {
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : 6379,
+    db,
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+  };
+}
+
+/** A connection that waits out a Redis restart instead of failing commands (what BullMQ workers need). */
+export function connect(url: string): Redis {
+  return new Redis({ ...parseQueueUrl(url), maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 2000) });
+}
+
+export interface EnqueueSummary {
+  added: number;
+  /** Already in the queue (waiting, running or done). */
+  present: number;
+  /** Failed before; retried now. */
+  retried: number;
+}
+
+/** Put a sweep's jobs in the queue. Jobs already there are left alone (their ids are stable), failed ones retried. */
+export async function enqueueSweep(url: string, jobs: SweepJob[]): Promise<EnqueueSummary> {
+  const connection = connect(url);
+  const queue = new Queue(QUEUE_NAME, { connection });
+  const summary: EnqueueSummary = { added: 0, present: 0, retried: 0 };
+  try {
+    if (jobs.length > 0) await connection.set(jobsKey(jobs[0].sweep), JSON.stringify(jobs));
+    for (const job of jobs) {
+      const existing = await queue.getJob(queueJobId(job));
+      if (existing) {
+        if ((await existing.getState()) === 'failed') {
+          await existing.retry('failed');
+          summary.retried++;
+        } else summary.present++;
+        continue;
+      }
+      await queue.add(job.sweep, job, {
+        jobId: queueJobId(job),
+        attempts: job.attempts,
+        backoff: { type: 'fixed', delay: 1000 },
+        removeOnComplete: false,
+        removeOnFail: false,
+      });
+      summary.added++;
+    }
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+  return summary;
+}
+
+/** The jobs a sweep put in the queue (so status and report work without the spec). */
+export async function sweepJobsFromQueue(url: string, sweep: string): Promise<SweepJob[] | undefined> {
+  const connection = connect(url);
+  try {
+    const raw = await connection.get(jobsKey(sweep));
+    return raw ? (JSON.parse(raw) as SweepJob[]) : undefined;
+  } finally {
+    connection.disconnect();
+  }
+}
+
+export interface QueuedJobState {
+  state: string;
+  progress?: JobProgress;
+  attemptsMade: number;
+  failedReason?: string;
+  result?: JobResult;
+}
+
+/** Queue state, progress and recorded result of each job. */
+export async function queueStates(url: string, jobs: SweepJob[]): Promise<Map<string, QueuedJobState>> {
+  const connection = connect(url);
+  const queue = new Queue(QUEUE_NAME, { connection });
+  const out = new Map<string, QueuedJobState>();
+  try {
+    const results = jobs.length > 0 ? await connection.hgetall(resultsKey(jobs[0].sweep)) : {};
+    for (const job of jobs) {
+      const q = await queue.getJob(queueJobId(job));
+      const result = results[job.id] ? (JSON.parse(results[job.id]) as JobResult) : undefined;
+      out.set(job.id, {
+        state: q ? await q.getState() : 'not queued',
+        progress: q && typeof q.progress === 'object' ? (q.progress as unknown as JobProgress) : undefined,
+        attemptsMade: q?.attemptsMade ?? 0,
+        failedReason: q?.failedReason || undefined,
+        result,
+      });
+    }
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+  return out;
+}
+
+export interface QueueWorkerOptions {
+  url: string;
+  store: string;
+  backend: string;
+  mnistDir?: string;
+  /** Jobs this process trains at once (default 1; each uses the native backend's threads). */
+  concurrency?: number;
+  /** A worker that stops renewing its lock (killed, frozen) loses the job after this long (default 60 s). */
+  lockMs?: number;
+  /** How often workers look for such stalled jobs (default 30 s). */
+  stalledMs?: number;
+  log: (line: string) => void;
+}
+
+/**
+ * Train queued sweep jobs until closed. A job's run folder and checkpoints
+ * live in the store; a job another worker lost (stalled) resumes from its last
+ * checkpoint; the result goes to result.json and to the sweep's result hash in
+ * Redis (a hash field per job id, so writing it twice changes nothing).
+ */
+export function startQueueWorker(options: QueueWorkerOptions): { worker: Worker; close: () => Promise<void> } {
+  const connection = connect(options.url);
+  const results = connect(options.url);
+  const name = `${hostname()}:${process.pid}`;
+  const aborts = new Map<string, AbortController>();
+  const worker = new Worker(
+    QUEUE_NAME,
+    async (bjob: Job, _token?: string, signal?: AbortSignal) => {
+      const job = bjob.data as SweepJob;
+      const abort = new AbortController();
+      aborts.set(String(bjob.id), abort);
+      signal?.addEventListener('abort', () => abort.abort(signal.reason));
+      try {
+        const result = await runJob(job, {
+          store: options.store,
+          backend: options.backend,
+          worker: name,
+          mnistDir: options.mnistDir,
+          log: options.log,
+          signal: abort.signal,
+          // Not awaited: while Redis restarts, training goes on and the update is sent on reconnect.
+          onProgress: (p) => {
+            bjob.updateProgress(p as unknown as object).catch(() => undefined);
+          },
+        });
+        await results.hset(resultsKey(job.sweep), job.id, JSON.stringify(result));
+        options.log(`[${job.id}] done on ${name}: ${result.steps} steps, weights ${result.weightsSha256.slice(0, 12)}`);
+        return result;
+      } catch (e) {
+        const reason = (e as Error).message.split('\n')[0];
+        const last = bjob.attemptsMade + 1 >= (bjob.opts.attempts ?? 1);
+        options.log(`[${job.id}] attempt ${bjob.attemptsMade + 1} of ${bjob.opts.attempts ?? 1} failed on ${name}: ${reason}`);
+        if (last && !abort.signal.aborted) writeJsonAtomic(join(jobDir(options.store, job), 'failed.json'), { id: job.id, reason, attempts: bjob.attemptsMade + 1 });
+        throw e;
+      } finally {
+        aborts.delete(String(bjob.id));
+      }
+    },
+    {
+      connection,
+      name,
+      concurrency: options.concurrency ?? 1,
+      lockDuration: options.lockMs ?? 60_000,
+      stalledInterval: options.stalledMs ?? 30_000,
+      // A job may be handed on a few times (each hand-over resumes from its checkpoint) before it counts as failed.
+      maxStalledCount: 5,
+    },
+  );
+  // Lost the lock (e.g. Redis was away longer than lockMs): another worker may have the job now, so stop training it here.
+  worker.on('lockRenewalFailed', (ids) => {
+    for (const id of ids) aborts.get(id)?.abort('lock renewal failed');
+  });
+  worker.on('error', (e) => options.log(`worker ${name}: ${e.message.split('\n')[0]}`));
+  return {
+    worker,
+    close: async () => {
+      await worker.close();
+      connection.disconnect();
+      results.disconnect();
+    },
+  };
+}
