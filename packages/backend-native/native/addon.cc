@@ -11,6 +11,17 @@
 #include "gemm.h"
 #include "thread_pool.h"
 
+// A hash of the sources this binary was compiled from (binding.gyp passes it; scripts/resolve-binary.cjs
+// computes the same from native/ and binding.gyp). Kept as a marked string so the loader can find it in
+// the file without loading a stale binary.
+#define ELBO_STR2(x) #x
+#define ELBO_STR(x) ELBO_STR2(x)
+#ifndef ELBO_SOURCE_HASH
+#define ELBO_SOURCE_HASH unknown
+#endif
+extern "C" __attribute__((used)) const char elbo_source_hash_marker[] =
+    "elbo-native-source-hash:" ELBO_STR(ELBO_SOURCE_HASH);
+
 namespace {
 
 using elbo::MatRef;
@@ -42,6 +53,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("gemmKernel", elbo::gemmKernelName());
   o.Set("threads", elbo::pool().size());
+  o.Set("sourceHash", ELBO_STR(ELBO_SOURCE_HASH));
   return o;
 }
 

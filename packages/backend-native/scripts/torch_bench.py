@@ -1,17 +1,29 @@
 #!/usr/bin/env python3
-"""The issue-10 throughput models in PyTorch, for side-by-side runs with scripts/bench.mjs.
+"""The throughput models in PyTorch, the reference of `pnpm bench throughput --reference pytorch`.
 
-Same architectures as src/bench/models.ts: MLP VAE 784-400-400-20 (ReLU, Bernoulli
-likelihood) and conv VAE 28x28x1 (3x3 stride-2 convs 32/64, latent 16, mirrored
-transposed convs, 3x3 output conv, ReLU, no BatchNorm), Adam lr 1e-3, random data
-in [0, 1]. Prints one JSON line: {"model", "samplesPerSec", "msPerStep", "gemmGflops"?}.
+Same architectures as elbo's throughput models (src/bench/product.ts, built there with createModel):
+MLP VAE 784-400-400-20 (ReLU, Bernoulli likelihood) and conv VAE 28x28x1 (3x3 stride-2 convs
+32/64, latent 16, dense 16 -> 7x7x64, mirrored stride-2 transposed convs 64 -> 32 -> 32, 3x3
+output conv, ReLU, no BatchNorm), Adam lr 1e-3, trained on real MNIST: the training images of the
+IDX files in --mnist (plain or .gz), scaled to [0, 1], shuffled each epoch, one batch sliced per step.
 
-usage: torch_bench.py MODEL STEPS [WARMUP] [--gemm]
+Threads: torch's default unless --threads is given. The allocator is whatever the caller set up
+(MALLOC_* variables, LD_PRELOAD of jemalloc): this script only reports what it sees.
+
+Prints one JSON line per batch size:
+{"model", "batch", "samplesPerSec", "msPerStep", "threads", "peakRssMiB", "finalLoss", "gemmGflops512"?}
+
+usage: torch_bench.py --model mlp|conv --mnist DIR [--steps 50 | --steps 30,30,15,8] [--warmup 10] [--batches 128,...]
+                      [--threads N] [--gemm]
 """
+import argparse
+import gzip
 import json
-import sys
+import os
+import resource
 import time
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -28,6 +40,9 @@ class MlpVae(nn.Module):
     def forward(self, x):
         h = self.enc(x)
         return self.mu(h), self.logvar(h)
+
+    def decode(self, z):
+        return self.dec(z)
 
 
 class ConvVae(nn.Module):
@@ -51,25 +66,40 @@ class ConvVae(nn.Module):
         return self.out(F.relu(self.t2(F.relu(self.t1(h)))))
 
 
-def main():
-    name = sys.argv[1]
-    steps = int(sys.argv[2])
-    warmup = int(sys.argv[3]) if len(sys.argv) > 3 and not sys.argv[3].startswith('--') else 3
+def read_idx_images(folder):
+    for name in ('train-images-idx3-ubyte', 'train-images-idx3-ubyte.gz'):
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            opener = gzip.open if name.endswith('.gz') else open
+            with opener(path, 'rb') as f:
+                raw = f.read()
+            magic, n, h, w = np.frombuffer(raw[:16], dtype='>i4')
+            if magic != 2051:
+                raise SystemExit(f'torch_bench: {path} is not an IDX image file (magic {magic})')
+            return torch.from_numpy(np.frombuffer(raw[16:], dtype=np.uint8).reshape(n, h * w).copy())
+    raise SystemExit(f'torch_bench: no train-images-idx3-ubyte(.gz) in {folder}')
+
+
+def measure(name, images, batch, steps, warmup):
     torch.manual_seed(0)
-    torch.set_num_threads(int(__import__('os').environ.get('TORCH_THREADS', '2')))
-    if name == 'mlp':
-        model, batch, shape = MlpVae(), 128, (128, 784)
-        decode = model.dec
-    else:
-        model, batch, shape = ConvVae(), 64, (64, 1, 28, 28)
-        decode = model.decode
-    x = torch.rand(shape)
+    model = MlpVae() if name == 'mlp' else ConvVae()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    shape = (-1, 784) if name == 'mlp' else (-1, 1, 28, 28)
+    g = torch.Generator().manual_seed(0)
+    state = {'order': torch.randperm(images.shape[0], generator=g), 'pos': 0}
+
+    def next_batch():
+        if state['pos'] + batch > images.shape[0]:
+            state['order'], state['pos'] = torch.randperm(images.shape[0], generator=g), 0
+        idx = state['order'][state['pos']:state['pos'] + batch]
+        state['pos'] += batch
+        return images[idx].float().div_(255).view(shape)
 
     def step():
+        x = next_batch()
         mu, logvar = model(x)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        logits = decode(z).reshape(x.shape)
+        logits = model.decode(z).reshape(x.shape)
         rec = F.binary_cross_entropy_with_logits(logits, x, reduction='none').flatten(1).sum(1)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
         loss = (rec + kl).mean()
@@ -83,19 +113,48 @@ def main():
     t0 = time.perf_counter()
     for _ in range(steps):
         loss = step()
-    loss.item()
+    final = loss.item()
     ms = (time.perf_counter() - t0) * 1000
-    out = {'model': name, 'samplesPerSec': steps * batch * 1000 / ms, 'msPerStep': ms / steps, 'finalLoss': loss.item()}
-    if '--gemm' in sys.argv:
-        a, b = torch.rand(512, 512), torch.rand(512, 512)
-        for _ in range(3):
-            torch.mm(a, b)
-        n, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < 0.3 or n < 3:
-            torch.mm(a, b)
-            n += 1
-        out['gemmGflops512'] = 2 * 512 ** 3 * n / (time.perf_counter() - t0) / 1e9
-    print(json.dumps(out))
+    return {'samplesPerSec': steps * batch * 1000 / ms, 'msPerStep': ms / steps, 'finalLoss': final}
+
+
+def gemm512():
+    a, b = torch.rand(512, 512), torch.rand(512, 512)
+    for _ in range(3):
+        torch.mm(a, b)
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < 0.3 or n < 3:
+        torch.mm(a, b)
+        n += 1
+    return 2 * 512 ** 3 * n / (time.perf_counter() - t0) / 1e9
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--model', choices=['mlp', 'conv'], required=True)
+    p.add_argument('--mnist', required=True, help='folder with the MNIST IDX files')
+    p.add_argument('--steps', default='50', help='timed steps, or one count per batch size')
+    p.add_argument('--warmup', type=int, default=10)
+    p.add_argument('--batches', default='')
+    p.add_argument('--threads', type=int, default=0, help="0: torch's default")
+    p.add_argument('--gemm', action='store_true')
+    a = p.parse_args()
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
+    images = read_idx_images(a.mnist)
+    batches = [int(b) for b in a.batches.split(',') if b] or [128 if a.model == 'mlp' else 64]
+    steps = [int(s) for s in a.steps.split(',')]
+    if len(steps) == 1:
+        steps = steps * len(batches)
+    if len(steps) != len(batches):
+        raise SystemExit('torch_bench: --steps needs one count, or one per batch size')
+    for i, batch in enumerate(batches):
+        out = {'model': a.model, 'batch': batch, **measure(a.model, images, batch, steps[i], a.warmup)}
+        out['threads'] = torch.get_num_threads()
+        out['peakRssMiB'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if a.gemm and i == 0:
+            out['gemmGflops512'] = gemm512()
+        print(json.dumps(out), flush=True)
 
 
 if __name__ == '__main__':

@@ -146,9 +146,30 @@ describe("core's Adam on 'native'", () => {
       return fusedAdamUpdate(...args);
     });
     const native = await stepWith('native');
-    core.registerFusedAdamUpdate('native', fusedAdamUpdate);
+    core.registerFusedAdamUpdate('native', fusedAdamUpdate, { gate: true });
     const cpu = await stepWith('cpu');
     expect(calls).toBe(5);
     for (let i = 0; i < cpu.length; i++) expect(Math.abs(native[i] - cpu[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(cpu[i])));
+  });
+});
+
+describe('fusedAdamUpdate with the NaN guard gate', () => {
+  it('a false gate changes nothing and a true gate updates, both reporting the update as handled', async () => {
+    await tf.setBackend('native');
+    const p = tf.variable(tf.tensor1d([1, 2]));
+    const m = tf.variable(tf.zeros([2]));
+    const v = tf.variable(tf.zeros([2]));
+    const g = tf.tensor1d([0.5, -0.5]);
+    const options = { learningRate: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, step: 1 };
+    const closed = tf.scalar(false, 'bool');
+    expect(fusedAdamUpdate(p, m, v, g, { ...options, gate: closed })).toBe(true);
+    expect(Array.from(p.dataSync())).toEqual([1, 2]);
+    expect(Array.from(m.dataSync())).toEqual([0, 0]);
+    const open = tf.scalar(true, 'bool');
+    expect(fusedAdamUpdate(p, m, v, g, { ...options, gate: open })).toBe(true);
+    const after = p.dataSync();
+    expect(after[0]).toBeCloseTo(0.9, 5);
+    expect(after[1]).toBeCloseTo(2.1, 5);
+    tf.dispose([p, m, v, g, closed, open]);
   });
 });

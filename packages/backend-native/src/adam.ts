@@ -139,6 +139,8 @@ export interface FusedAdamOptions {
   epsilon: number;
   /** 1-based step count t of this update (for the bias corrections). */
   step: number;
+  /** A scalar bool tensor of the 'native' backend (core's NaN guard): when false the update changes nothing. */
+  gate?: tf.Tensor;
 }
 
 /**
@@ -170,6 +172,12 @@ export function fusedAdamUpdate(param: tf.Variable, m: tf.Variable, v: tf.Variab
   };
   const [pw, pm, pv, pg] = [read(param), read(m), read(v), read(grad)];
   if (!pw || !pm || !pv || !pg) return false;
+  if (options.gate !== undefined) {
+    // The NaN guard's gate lives in this backend's memory: when it is false, the step changes nothing.
+    const g = backend.data.get(options.gate.dataId)?.values as ArrayLike<number> | undefined;
+    if (!g || g.length !== 1) return false;
+    if (!g[0]) return true;
+  }
   const n = param.size;
   const alloc = (): Float32Array => (backend.allocFloat32 ? backend.allocFloat32(n) : new Float32Array(n));
   const [wOut, mOut, vOut] = [alloc(), alloc(), alloc()];

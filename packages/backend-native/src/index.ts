@@ -7,5 +7,6 @@ import { registerNativeBackend } from './backend';
 export * from './base';
 
 registerNativeBackend();
-// core's Adam (used by fit) runs one native pass per variable while 'native' is active.
-registerFusedAdamUpdate('native', fusedAdamUpdate);
+// core's Adam (used by fit) runs one native pass per variable while 'native' is active; the update
+// honours the NaN guard's gate itself (no selects around it).
+registerFusedAdamUpdate('native', fusedAdamUpdate, { gate: true });

@@ -11,7 +11,7 @@ export const enum BroadcastMode {
 
 /** The N-API addon's surface (native/addon.cc). All arrays alias tfjs storage. */
 export interface NativeAddon {
-  info(): { gemmKernel: string; threads: number };
+  info(): { gemmKernel: string; threads: number; sourceHash: string };
   setGemmKernel(name: string): boolean;
   sgemm(
     a: Float32Array,
@@ -49,6 +49,11 @@ export interface NativeAddon {
 let addon: NativeAddon | null = null;
 let loadError: Error | null = null;
 let tried = false;
+let loadedFrom: { source: 'prebuild' | 'node-gyp'; path: string } | null = null;
+
+interface BinaryResolver {
+  loadBinary(root: string, requireFn: NodeJS.Require): { addon?: NativeAddon; path?: string; source?: 'prebuild' | 'node-gyp'; error?: string };
+}
 
 function packageRoot(): string {
   // The package resolves itself through its exports map ('./package.json'),
@@ -58,8 +63,10 @@ function packageRoot(): string {
 }
 
 /**
- * Loads the addon once: a prebuilt binary from prebuilds/ when one matches,
- * else build/Release from `node-gyp rebuild` (run by the install script).
+ * Loads the addon once: a prebuilt binary from prebuilds/ when one matches
+ * this platform and the shipped sources, else build/Release from
+ * `node-gyp rebuild` (run by the install script); scripts/resolve-binary.cjs
+ * decides, for this loader and the install script alike.
  * Never throws: on failure `nativeLoadError()` says why.
  */
 export function loadAddon(): NativeAddon | null {
@@ -72,10 +79,11 @@ export function loadAddon(): NativeAddon | null {
   try {
     const root = packageRoot();
     const require = createRequire(import.meta.url);
-    const load = require('node-gyp-build') as (dir: string) => NativeAddon;
-    const candidate = load(root);
-    if (typeof candidate.sgemm !== 'function') throw new Error('the loaded binary is not @elbo/backend-native (no sgemm export)');
-    addon = candidate;
+    const resolver = require(path.join(root, 'scripts', 'resolve-binary.cjs')) as BinaryResolver;
+    const r = resolver.loadBinary(root, require);
+    if (!r.addon || !r.source || !r.path) throw new Error(r.error ?? 'no binary');
+    addon = r.addon;
+    loadedFrom = { source: r.source, path: r.path };
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     loadError = new Error(
@@ -84,6 +92,18 @@ export function loadAddon(): NativeAddon | null {
     );
   }
   return addon;
+}
+
+/**
+ * One line saying what this package runs on: the prebuilt binary, the
+ * node-gyp build, or neither (then tfjs's own backends are used).
+ */
+export function nativeLoadSummary(): string {
+  const a = loadAddon();
+  if (!a || !loadedFrom) return `@elbo/backend-native: no native addon, tfjs backends are used (${loadError?.message ?? 'unknown reason'})`;
+  const i = a.info();
+  const what = loadedFrom.source === 'prebuild' ? `the prebuilt binary ${path.basename(path.dirname(loadedFrom.path))}/${path.basename(loadedFrom.path)}` : 'the node-gyp build (build/Release)';
+  return `@elbo/backend-native: native backend from ${what}, ${i.gemmKernel}, ${i.threads} threads`;
 }
 
 /** True when the native addon loaded on this machine. */
@@ -109,10 +129,14 @@ export interface NativeInfo {
   gemmKernel: string;
   /** Threads of the native pool, the calling thread included (ELBO_NATIVE_THREADS overrides). */
   threads: number;
+  /** Where the binary came from: prebuilds/ or node-gyp's build/Release. */
+  source: 'prebuild' | 'node-gyp';
 }
 
 /** What the addon chose on this machine; null when it is not available. */
 export function nativeInfo(): NativeInfo | null {
   const a = loadAddon();
-  return a ? a.info() : null;
+  if (!a || !loadedFrom) return null;
+  const { gemmKernel, threads } = a.info();
+  return { gemmKernel, threads, source: loadedFrom.source };
 }

@@ -10,6 +10,7 @@ describe('registration', () => {
     expect(nativeAvailable()).toBe(true);
     const info = nativeInfo();
     expect(info?.threads).toBeGreaterThanOrEqual(1);
+    expect(info?.source).toMatch(/^(prebuild|node-gyp)$/);
     expect(info?.gemmKernel).toMatch(/^(avx512f|avx2-fma|neon|generic)-\d+x\d+$/);
   });
 

@@ -1,3 +1,4 @@
 export * from './models';
 export * from './throughput';
 export * from './gemm';
+export * from './product';

@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '@elbo/core';
+import type { Callback } from '@elbo/core';
 import { NativeAdamOptimizer } from '../adam';
-import { type BenchModelName, buildBenchModel, DEFAULT_BATCH, negativeElbo } from './models';
+import { type BenchModelName, buildBenchModel, DEFAULT_BATCH, randomSource } from './models';
+import { measureFitThroughput } from './product';
+
+type ProfileInfo = Awaited<ReturnType<typeof tf.profile>>;
 
 export interface ThroughputOptions {
   model: BenchModelName;
@@ -29,29 +32,35 @@ export interface ThroughputResult {
   finalLoss: number;
 }
 
+function checkCounts(who: string, steps: number, warmup: number): void {
+  if (!Number.isInteger(steps) || steps <= 0) throw new Error(`${who}: steps must be a positive integer, got ${steps}`);
+  if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`${who}: warmup must be a non-negative integer, got ${warmup}`);
+}
+
 /**
- * Train one of the issue's models with a plain tfjs Adam loop (lr 1e-3) on
- * seeded random data in [0, 1] and time it. The backend is switched with
- * tf.setBackend and left as it was found.
+ * Kernel microbenchmark: a throughput model (createModel) trained by a bare
+ * `optimizer.minimize(() => model.loss(batch).loss)` loop on one fixed
+ * batch of seeded random inputs, without fit. Set against
+ * `measureFitThroughput` (the product path) it shows what the trainer and
+ * the data pipeline cost. The backend is switched with tf.setBackend and
+ * left as it was found.
  */
 export async function measureThroughput(options: ThroughputOptions): Promise<ThroughputResult> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH[options.model];
   const steps = options.steps ?? 20;
   const warmup = options.warmup ?? 3;
-  if (!Number.isInteger(steps) || steps <= 0) throw new Error(`measureThroughput: steps must be a positive integer, got ${steps}`);
-  if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`measureThroughput: warmup must be a non-negative integer, got ${warmup}`);
-  const previous = tf.getBackend();
-  if (!(await tf.setBackend(options.backend))) throw new Error(`measureThroughput: backend '${options.backend}' could not be initialised`);
-  const rng = new Rng(options.seed ?? 0);
-  const model = buildBenchModel(options.model, rng.nextUint32(), batchSize);
+  checkCounts('measureThroughput', steps, warmup);
   const optimizerKind = options.optimizer ?? 'tfjs';
   if (optimizerKind !== 'tfjs' && optimizerKind !== 'native') {
     throw new Error(`measureThroughput: optimizer must be 'tfjs' or 'native', got ${String(optimizerKind)}`);
   }
+  const previous = tf.getBackend();
+  if (!(await tf.setBackend(options.backend))) throw new Error(`measureThroughput: backend '${options.backend}' could not be initialised`);
+  const model = buildBenchModel(options.model, options.seed ?? 0);
   const optimizer = optimizerKind === 'native' ? new NativeAdamOptimizer(1e-3) : tf.train.adam(1e-3);
-  const data = tf.randomUniform(model.inputShape, 0, 1, 'float32', rng.nextSeed());
-  const vars = model.variables();
-  const step = (): tf.Scalar => optimizer.minimize(() => negativeElbo(model, data, rng), true, vars) as tf.Scalar;
+  const [batch] = randomSource(options.model, batchSize, options.seed ?? 0, 1).batches(0);
+  const vars = model.parameters();
+  const step = (): tf.Scalar => optimizer.minimize(() => model.loss(batch).loss, true, vars) as tf.Scalar;
   try {
     for (let i = 0; i < warmup; i++) step().dispose();
     let last: tf.Scalar | null = null;
@@ -63,19 +72,10 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
     const finalLoss = (last as tf.Scalar).dataSync()[0];
     const ms = performance.now() - t0;
     last?.dispose();
-    return {
-      model: options.model,
-      backend: options.backend,
-      batchSize,
-      steps,
-      optimizer: optimizerKind,
-      samplesPerSec: (steps * batchSize * 1000) / ms,
-      msPerStep: ms / steps,
-      finalLoss,
-    };
+    return { model: options.model, backend: options.backend, batchSize, steps, optimizer: optimizerKind, samplesPerSec: (steps * batchSize * 1000) / ms, msPerStep: ms / steps, finalLoss };
   } finally {
     optimizer.dispose();
-    data.dispose();
+    batch.x.dispose();
     model.dispose();
     if (previous) await tf.setBackend(previous);
   }
@@ -88,34 +88,43 @@ export interface KernelProfileRow {
   share: number;
 }
 
+export interface ProfileOptions {
+  model: BenchModelName;
+  backend: string;
+  batchSize?: number;
+  /** Profiled steps (default 1). */
+  steps?: number;
+  /** Untimed steps first (default 1). */
+  warmup?: number;
+  seed?: number;
+  /**
+   * 'fit' (default): the product path, createModel + fit, trainer kernels
+   * included; 'loop': the bare minimize loop of `measureThroughput`.
+   */
+  path?: 'fit' | 'loop';
+  /** For path 'loop': 'tfjs' or 'native' Adam. */
+  optimizer?: 'tfjs' | 'native';
+}
+
 /**
  * Time every kernel of `steps` training steps (tf.profile) after `warmup`
  * untimed ones and sum by kernel name, largest first; `calls`, `ms` and
- * `wallMs` are per step. `share` is the fraction of the summed kernel time.
+ * `wallMs` are per step. `share` is the fraction of the summed kernel time;
+ * `kernelShare` is the summed kernel time over the wall time (the rest is
+ * JavaScript between kernels: tape, tidy, trainer). Inputs are seeded random.
  * One step right after one warm-up (the defaults) still runs cold JIT code;
  * e.g. warmup 30, steps 30 gives the steady state.
  */
-export async function profileTrainingStep(options: ThroughputOptions): Promise<{ rows: KernelProfileRow[]; wallMs: number }> {
+export async function profileTrainingStep(options: ProfileOptions): Promise<{ rows: KernelProfileRow[]; wallMs: number; kernelShare: number }> {
   const steps = options.steps ?? 1;
   const warmup = options.warmup ?? 1;
-  if (!Number.isInteger(steps) || steps <= 0) throw new Error(`profileTrainingStep: steps must be a positive integer, got ${steps}`);
-  if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`profileTrainingStep: warmup must be a non-negative integer, got ${warmup}`);
+  checkCounts('profileTrainingStep', steps, warmup);
   const batchSize = options.batchSize ?? DEFAULT_BATCH[options.model];
   const previous = tf.getBackend();
   if (!(await tf.setBackend(options.backend))) throw new Error(`profileTrainingStep: backend '${options.backend}' could not be initialised`);
-  const rng = new Rng(options.seed ?? 0);
-  const model = buildBenchModel(options.model, rng.nextUint32(), batchSize);
-  const optimizer = options.optimizer === 'native' ? new NativeAdamOptimizer(1e-3) : tf.train.adam(1e-3);
-  const data = tf.randomUniform(model.inputShape, 0, 1, 'float32', rng.nextSeed());
-  const vars = model.variables();
-  try {
-    for (let i = 0; i < warmup; i++) optimizer.minimize(() => negativeElbo(model, data, rng), false, vars);
-    const t0 = performance.now();
-    const info = await tf.profile(() => {
-      for (let i = 0; i < steps; i++) optimizer.minimize(() => negativeElbo(model, data, rng), false, vars);
-    });
-    const wallMs = (performance.now() - t0) / steps;
-    const byName = new Map<string, { calls: number; ms: number }>();
+  const byName = new Map<string, { calls: number; ms: number }>();
+  let wallMs = 0;
+  const collect = (info: ProfileInfo) => {
     for (const k of info.kernels) {
       const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
       const e = byName.get(k.name) ?? { calls: 0, ms: 0 };
@@ -123,15 +132,61 @@ export async function profileTrainingStep(options: ThroughputOptions): Promise<{
       e.ms += ms;
       byName.set(k.name, e);
     }
+  };
+  try {
+    if ((options.path ?? 'fit') === 'fit') {
+      // One fit call: warm-up steps untimed, then every step after it profiled up to fit's return.
+      let profiling: Promise<ProfileInfo> | null = null;
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let t0 = 0;
+      const start: Callback = {
+        onStepEnd(info) {
+          if (info.step === warmup) {
+            t0 = performance.now();
+            // tf.profile records the kernels run while its function is pending; the function waits for fit.
+            profiling = tf.profile(() => held.then(() => tf.scalar(0)));
+          }
+        },
+        onTrainBegin() {
+          if (warmup === 0) {
+            t0 = performance.now();
+            profiling = tf.profile(() => held.then(() => tf.scalar(0)));
+          }
+        },
+      };
+      await measureFitThroughput({ model: options.model, source: (b) => randomSource(options.model, b, options.seed ?? 0), batchSize, steps, warmup, seed: options.seed, callbacks: [start] });
+      wallMs = (performance.now() - t0) / steps;
+      release();
+      const info = await (profiling as unknown as Promise<ProfileInfo>);
+      tf.dispose(info.result as tf.Tensor);
+      collect(info);
+    } else {
+      const model = buildBenchModel(options.model, options.seed ?? 0);
+      const optimizer = options.optimizer === 'native' ? new NativeAdamOptimizer(1e-3) : tf.train.adam(1e-3);
+      const [batch] = randomSource(options.model, batchSize, options.seed ?? 0, 1).batches(0);
+      const vars = model.parameters();
+      try {
+        for (let i = 0; i < warmup; i++) optimizer.minimize(() => model.loss(batch).loss, false, vars);
+        const t0 = performance.now();
+        collect(
+          await tf.profile(() => {
+            for (let i = 0; i < steps; i++) optimizer.minimize(() => model.loss(batch).loss, false, vars);
+          }),
+        );
+        wallMs = (performance.now() - t0) / steps;
+      } finally {
+        optimizer.dispose();
+        batch.x.dispose();
+        model.dispose();
+      }
+    }
     const total = [...byName.values()].reduce((s, e) => s + e.ms, 0);
     const rows = [...byName.entries()]
       .map(([kernel, e]) => ({ kernel, calls: e.calls / steps, ms: e.ms / steps, share: total > 0 ? e.ms / total : 0 }))
       .sort((a, b) => b.ms - a.ms);
-    return { rows, wallMs };
+    return { rows, wallMs, kernelShare: wallMs > 0 ? total / steps / wallMs : 0 };
   } finally {
-    optimizer.dispose();
-    data.dispose();
-    model.dispose();
     if (previous) await tf.setBackend(previous);
   }
 }
