@@ -1,4 +1,4 @@
-import { type BackendChoice, useBackend } from '@elbo/core';
+import { type BackendChoice, importOptional, useBackend } from '@elbo/core';
 
 /**
  * Activate a backend for the bench. The native backend is a dependency of the
@@ -9,8 +9,9 @@ export async function selectBackend(name: string): Promise<BackendChoice> {
   let nativeError: string | undefined;
   if (name === 'auto' || name === 'native') {
     try {
-      const native = await import('@elbo/backend-native');
-      if (!native.nativeAvailable()) nativeError = `addon unavailable: ${native.nativeLoadError()?.message.split('\n')[0] ?? 'unknown reason'}`;
+      const native = await importOptional('@elbo/backend-native', () => import('@elbo/backend-native'));
+      if (!native) nativeError = '@elbo/backend-native is not installed';
+      else if (!native.nativeAvailable()) nativeError = `addon unavailable: ${native.nativeLoadError()?.message.split('\n')[0] ?? 'unknown reason'}`;
     } catch (e) {
       nativeError = (e as Error).message.split('\n')[0];
     }

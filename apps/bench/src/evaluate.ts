@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GenerativeModel } from '@elbo/core';
+import type { BatchSource, BenchMetrics, GenerativeModel } from '@elbo/core';
 import { activeUnits, fid, importanceSampledNll, type MnistClassifier, mnistClassifier, modelSamples, mse, ssim } from '@elbo/metrics';
 
 export interface EvalOptions {
@@ -11,10 +11,12 @@ export interface EvalOptions {
   /** Generated samples for FID (MNIST classifier); 0 = skip. */
   fidSamples?: number;
   seed?: number;
+  /** Conditions of the test examples ([n, conditionDim]) for a conditional model. */
+  condition?: tf.Tensor;
 }
 
 export interface EvalResult {
-  /** Mean over the test set of each named loss term (beta as trained, terms in nats per example). */
+  /** Mean over the test set of each named loss term (KL weight as trained, terms in nats per example). */
   terms: Record<string, number>;
   /** Mean squared error of reconstructions (posterior mean decoded), per pixel. */
   reconstructionMse: number;
@@ -23,6 +25,8 @@ export interface EvalResult {
   nll?: number;
   nllBitsPerDim?: number;
   fid?: number;
+  /** The variant's own metrics (its bench hook), by name. */
+  variant?: Record<string, number>;
 }
 
 let classifier: Promise<MnistClassifier> | undefined;
@@ -32,15 +36,38 @@ export function sharedClassifier(): Promise<MnistClassifier> {
   return classifier;
 }
 
-/** Mean of each loss term over the test images, in eval mode. */
-export function testTerms(model: GenerativeModel, x: tf.Tensor, batchSize: number): Record<string, number> {
+/** The metric estimators handed to variants' bench hooks. */
+export const benchMetrics: BenchMetrics = {
+  importanceSampledNll: (model, data, options) => importanceSampledNll(model, data, options),
+  activeUnits: (model, data) => activeUnits(model, data).count,
+  classifier: sharedClassifier,
+};
+
+/** Examples x (and their conditions) as test batches in order, for metrics that take a BatchSource. */
+export function tensorBatches(x: tf.Tensor, condition: tf.Tensor | undefined, batchSize: number): BatchSource {
+  const n = x.shape[0];
+  return {
+    size: n,
+    batchSize,
+    *batches() {
+      for (let s = 0; s < n; s += batchSize) {
+        const b = Math.min(batchSize, n - s);
+        yield { x: tf.slice(x, s, b), ...(condition ? { condition: tf.slice(condition, s, b) } : {}) };
+      }
+    },
+  };
+}
+
+/** Mean of each loss term over the test images (with their conditions, if any), in eval mode. */
+export function testTerms(model: GenerativeModel, x: tf.Tensor, batchSize: number, condition?: tf.Tensor): Record<string, number> {
   const sums: Record<string, number> = {};
   let count = 0;
   const n = x.shape[0];
   for (let s = 0; s < n; s += batchSize) {
     const b = Math.min(batchSize, n - s);
     const values = tf.tidy(() => {
-      const { loss, terms } = model.loss({ x: tf.slice(x, s, b) }, { step: Number.MAX_SAFE_INTEGER });
+      const batch = { x: tf.slice(x, s, b), ...(condition ? { condition: tf.slice(condition, s, b) } : {}) };
+      const { loss, terms } = model.loss(batch, { step: Number.MAX_SAFE_INTEGER });
       const names = ['loss', ...Object.keys(terms)];
       const packed = tf.stack([loss, ...Object.values(terms)]).dataSync();
       return names.map((k, i) => [k, packed[i]] as const);
@@ -55,10 +82,14 @@ export function testTerms(model: GenerativeModel, x: tf.Tensor, batchSize: numbe
 export async function evaluateModel(model: GenerativeModel, x: tf.Tensor, options: EvalOptions = {}): Promise<EvalResult> {
   const batchSize = options.batchSize ?? 250;
   model.eval();
-  const terms = testTerms(model, x, batchSize);
+  const c = options.condition;
+  const terms = testTerms(model, x, batchSize, c);
   const recon = tf.tidy(() => {
     const parts: tf.Tensor[] = [];
-    for (let s = 0; s < x.shape[0]; s += batchSize) parts.push(model.reconstruct(tf.slice(x, s, Math.min(batchSize, x.shape[0] - s))));
+    for (let s = 0; s < x.shape[0]; s += batchSize) {
+      const b = Math.min(batchSize, x.shape[0] - s);
+      parts.push(model.reconstruct(tf.slice(x, s, b), c ? tf.slice(c, s, b) : undefined));
+    }
     return tf.concat(parts);
   });
   const images = (t: tf.Tensor) => tf.reshape(t, [t.shape[0], 28, 28, 1]);
@@ -69,13 +100,14 @@ export async function evaluateModel(model: GenerativeModel, x: tf.Tensor, option
   };
   recon.dispose();
   // Active units (Burda et al. 2016) are defined for one Gaussian latent layer: models with a single prior.
-  // Hierarchical models report them per level in their own bench module; discrete codes have none.
-  if (model.prior !== undefined) result.activeUnits = activeUnits(model, x, { batchSize }).count;
+  // Hierarchical models report them per level through their bench hooks; discrete codes have none.
+  if (model.prior !== undefined) result.activeUnits = activeUnits(model, c ? tensorBatches(x, c, batchSize) : x, { batchSize }).count;
   if ((options.nllSamples ?? 0) > 0) {
     const m = Math.min(options.nllExamples ?? 1000, x.shape[0]);
     const subset = tf.slice(x, 0, m);
-    const r = importanceSampledNll(model, subset, { samples: options.nllSamples, seed: options.seed ?? 0, batchSize: 50 });
-    subset.dispose();
+    const subsetC = c ? tf.slice(c, 0, m) : undefined;
+    const r = importanceSampledNll(model, subsetC ? tensorBatches(subset, subsetC, 50) : subset, { samples: options.nllSamples, seed: options.seed ?? 0, batchSize: 50 });
+    tf.dispose([subset, subsetC].filter((t): t is tf.Tensor => t !== undefined));
     result.nll = r.nll;
     result.nllBitsPerDim = r.bitsPerDim;
   }

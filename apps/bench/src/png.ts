@@ -4,22 +4,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { PNG } from 'pngjs';
 
 /**
- * Write images [n, h, w, c] or [n, h*w] (values in [0, 1], c = 1 or 3) as one
- * PNG grid with `cols` columns and a 1-pixel gutter.
+ * The bench's one image-grid writer: images [n, h, w, c] or [n, h*w] (values
+ * in [0, 1], c = 1 or 3) as one PNG grid with `cols` columns and a 1-pixel
+ * gutter. `imageShape` is one image's [h, w, c] (or [h*w] for square grey images).
  */
 export function writeImageGrid(path: string, images: tf.Tensor, cols: number, imageShape: number[]): void {
   const n = images.shape[0];
   const data = tf.tidy(() => tf.clipByValue(tf.reshape(images, [n, -1]), 0, 1).dataSync());
-  writeImageGridArray(path, data, n, cols, imageShape);
-}
-
-/**
- * The same from plain pixel values: `count` images of `imageShape` ([h, w, c],
- * or [h*w] for square grey images) stored one after another in `data`.
- */
-export function writeImageGridArray(path: string, data: ArrayLike<number>, count: number, cols: number, imageShape: number[]): void {
   const [h, w, c] = imageShape.length === 3 ? imageShape : [Math.round(Math.sqrt(imageShape[0])), Math.round(Math.sqrt(imageShape[0])), 1];
-  const n = count;
   const rows = Math.ceil(n / cols);
   const gw = cols * (w + 1) + 1;
   const gh = rows * (h + 1) + 1;

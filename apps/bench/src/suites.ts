@@ -1,19 +1,27 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { createModel, fit, Rng } from '@elbo/core';
+import { fit, getVariant, Rng } from '@elbo/core';
 import { ArrayBatchSource, DSprites } from '@elbo/datasets';
 import { migOfModel, sapOfModel } from '@elbo/metrics';
-import type { Flags } from './commands';
-import { intFlag, runOptions, summarize } from './commands';
+import { loadVariants } from './discover';
 import { UsageError } from './errors';
-import { type RunReport, trainRun } from './train-run';
-import type { VariantContext, VariantResult } from './variant-context';
+import { type Flags, intFlag, listFlag, runOptions } from './flags';
+import { benchPlan, buildModel, hooksOf, type RunReport, summarize, trainRun } from './train-run';
 
 type SuiteFn = (flags: Flags, log: (line: string) => void) => Promise<number>;
+type Config = Record<string, unknown>;
 
-const mlp = (extra: Record<string, unknown>) => ({ variant: 'vae', architecture: 'mlp', inputDim: 784, hiddenDim: 400, mlpLayers: 2, latentDim: 20, ...extra });
+/** A JSON file of apps/bench/configs (model configs live there, not in code). */
+export function benchConfigFile<T>(name: string): T {
+  return JSON.parse(readFileSync(new URL(`../configs/${name}`, import.meta.url), 'utf8')) as T;
+}
+
+interface SuiteConfigs {
+  beta: { mnist: Config; klWeights: number[]; dsprites: Config; compare?: { label: string; config: Config } };
+  arch: { rows: Array<[string, Config]> };
+  latent: { mnist: Config; latentDims: number[] };
+}
 
 /** Defaults sized for a few minutes per row with the native backend. */
 function suiteOptions(flags: Flags, name: string, log: (l: string) => void) {
@@ -31,7 +39,7 @@ function writeTable(flags: Flags, suite: string, header: string[], rows: string[
 
 const f = (v: number | undefined, d = 2) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(d));
 
-async function rowsOf(configs: Array<[string, Record<string, unknown>]>, suite: string, flags: Flags, log: (l: string) => void): Promise<RunReport[]> {
+async function rowsOf(configs: Array<[string, Config]>, suite: string, flags: Flags, log: (l: string) => void): Promise<RunReport[]> {
   const out: RunReport[] = [];
   for (const [label, config] of configs) {
     log(`== ${suite}: ${label}`);
@@ -45,21 +53,26 @@ async function rowsOf(configs: Array<[string, Record<string, unknown>]>, suite: 
 }
 
 /**
- * MIG and SAP of a beta-VAE trained on generated dSprites (64x64), with the
- * constant colour factor left out (its entropy is 0).
+ * MIG and SAP of a model trained on generated dSprites (64x64), with the
+ * constant colour factor left out (its entropy is 0). Data-dependent fields
+ * come from "$trainCount" in the config or the variant's `completeConfig` hook.
  */
-export async function dspritesDisentanglement(beta: number, flags: Flags, log: (l: string) => void, variant: 'vae' | 'tcvae' = 'vae'): Promise<{ mig: number; sap: number }> {
+export async function dspritesDisentanglement(config: Config, flags: Flags, log: (l: string) => void): Promise<{ mig: number; sap: number }> {
   const seed = intFlag(flags, 'seed', 0)!;
   const n = intFlag(flags, 'train-limit', 20000)!;
+  const epochs = intFlag(flags, 'epochs', 5, 1)!;
   const ds = new DSprites();
   const data = ds.sample(n, new Rng(seed).fork('dsprites-train'));
   const test = ds.sample(Math.min(5000, Math.ceil(n / 4)), new Rng(seed).fork('dsprites-test'));
-  // beta-TCVAE's minibatch-weighted sampling estimator needs the dataset size N.
-  const extra = variant === 'tcvae' ? { datasetSize: data.count } : {};
-  const model = createModel({ variant, architecture: 'mlp', inputDim: 4096, hiddenDim: 512, mlpLayers: 2, latentDim: 10, beta, seed, ...extra });
+  await loadVariants();
+  const hooks = typeof config.variant === 'string' ? hooksOf(config.variant) : {};
+  // "$trainCount" in a suite config stands for the number of training examples (e.g. an estimator's dataset size).
+  const full = Object.fromEntries(Object.entries({ ...config, seed }).map(([k, v]) => [k, (v as unknown) === '$trainCount' ? data.count : v]));
+  const completed = hooks.completeConfig ? hooks.completeConfig(full, { seed, epochs, trainCount: data.count, batchSize: 128 }) : full;
+  const model = await buildModel(completed);
   try {
     const source = new ArrayBatchSource(data, { batchSize: 128, seed, shape: 'flat' });
-    await fit(model, source, { epochs: intFlag(flags, 'epochs', 5, 1), progress: !flags['no-progress'] });
+    await fit(model, source, { epochs, progress: !flags['no-progress'] });
     model.eval();
     const factorsOf = (d: typeof data) => Array.from({ length: d.count }, (_, i) => Array.from(d.factors.subarray(i * 6 + 1, i * 6 + 6)));
     const x = tf.tensor2d(data.images.subarray(0, Math.min(10000, data.count) * 4096), [Math.min(10000, data.count), 4096]);
@@ -69,39 +82,52 @@ export async function dspritesDisentanglement(beta: number, flags: Flags, log: (
     const migResult = migOfModel(model, x, fTrain);
     const sapResult = sapOfModel(model, x, fTrain, xt, fTest);
     tf.dispose([x, xt]);
-    log(`dSprites ${variant} beta ${beta}: MIG ${migResult.mig.toFixed(3)}, SAP ${sapResult.sap.toFixed(3)}`);
+    log(`dSprites ${model.variant} ${JSON.stringify(config)}: MIG ${migResult.mig.toFixed(3)}, SAP ${sapResult.sap.toFixed(3)}`);
     return { mig: migResult.mig, sap: sapResult.sap };
   } finally {
     model.dispose();
   }
 }
 
+/** The MNIST config `suite variants` trains a variant with: its bench hook's, else one built from its schema. */
+export function variantSuiteConfig(name: string, plan: Parameters<NonNullable<ReturnType<typeof hooksOf>['config']>>[0]): Config {
+  const hooks = hooksOf(name);
+  if (hooks.config) return { ...hooks.config(plan), variant: name };
+  const schema = getVariant(name)?.schema;
+  // The base vocabulary's input field, flat or image-shaped, and every other field at its default.
+  const candidates: Config[] = [
+    { variant: name, inputShape: [784], latentDim: 20 },
+    { variant: name, inputShape: [28, 28, 1], latentDim: 20 },
+  ];
+  for (const c of candidates) if (schema?.safeParse({ ...c, seed: plan.seed }).success) return c;
+  throw new UsageError(
+    `variant "${name}" has no MNIST config for suite variants: its schema accepts neither ${candidates.map((c) => JSON.stringify(c)).join(' nor ')}; give its bench hooks a config()`,
+  );
+}
+
 export const SUITES: Record<string, SuiteFn> = {
-  /** The seed's beta trade-off: reconstruction vs KL vs disentanglement vs FID. */
+  /** The KL-weight trade-off: reconstruction vs KL vs disentanglement vs FID. */
   async beta(flags, log) {
-    const betas = [0.5, 1, 4, 10];
-    const reports = await rowsOf(betas.map((b) => [`beta-${b}`, mlp({ beta: b, latentDim: 10 })]), 'beta', flags, log);
+    const s = benchConfigFile<SuiteConfigs>('suites.json').beta;
+    const weights = s.klWeights;
+    const reports = await rowsOf(weights.map((w) => [`beta-${w}`, { ...s.mnist, beta: w }]), 'beta', flags, log);
     const dis: Array<{ mig: number; sap: number }> = [];
-    for (const b of betas) dis.push(await dspritesDisentanglement(b, flags, log));
-    const rows = reports.map((r, i) => [String(betas[i]), f(r.evaluation.reconstructionMse, 4), f(r.evaluation.terms.kl), f(dis[i].mig, 3), f(dis[i].sap, 3), f(r.evaluation.fid)]);
-    // beta-TCVAE next to beta-VAE at the same beta (4), penalising only the total correlation;
-    // it is trained on dSprites only, so the MNIST columns stay empty.
-    const tcBeta = 4;
-    const tc = await dspritesDisentanglement(tcBeta, flags, log, 'tcvae');
-    rows.push([`${tcBeta} (beta-TCVAE)`, 'n/a', 'n/a', f(tc.mig, 3), f(tc.sap, 3), 'n/a']);
-    log(writeTable(flags, 'beta', ['beta', 'recon MSE', 'KL (nats)', 'MIG (dSprites)', 'SAP (dSprites)', 'FID (MNIST clf)'], rows, { reports, disentanglement: dis, tcvae: { beta: tcBeta, ...tc } }));
+    for (const w of weights) dis.push(await dspritesDisentanglement({ ...s.dsprites, beta: w }, flags, log));
+    const rows = reports.map((r, i) => [String(weights[i]), f(r.evaluation.reconstructionMse, 4), f(r.evaluation.terms.kl), f(dis[i].mig, 3), f(dis[i].sap, 3), f(r.evaluation.fid)]);
+    // A model compared at one weight on dSprites only, so its MNIST columns stay empty.
+    let compared: unknown;
+    if (s.compare) {
+      const c = await dspritesDisentanglement(s.compare.config, flags, log);
+      rows.push([s.compare.label, 'n/a', 'n/a', f(c.mig, 3), f(c.sap, 3), 'n/a']);
+      compared = { ...s.compare, ...c };
+    }
+    log(writeTable(flags, 'beta', ['KL weight', 'recon MSE', 'KL (nats)', 'MIG (dSprites)', 'SAP (dSprites)', 'FID (MNIST clf)'], rows, { reports, disentanglement: dis, compared }));
     return 0;
   },
   /** MLP 2-layer, MLP 4-layer, conv, residual: parameters, FID, time. */
   async arch(flags, log) {
-    // The same KL warm-up for every row: without it the 4-layer MLP collapses to the prior in a short run (measured: KL 2 nats after 1 epoch).
-    const warmup = { betaSchedule: { type: 'linear', annealSteps: 1000 } };
-    const configs: Array<[string, Record<string, unknown>]> = [
-      ['mlp-2', mlp({ latentDim: 20, ...warmup })],
-      ['mlp-4', mlp({ latentDim: 50, mlpLayers: 4, ...warmup })],
-      ['conv', { variant: 'vae', architecture: 'conv', inChannels: 1, imageSize: 28, hiddenDims: [32, 64, 128], latentDim: 32, ...warmup }],
-      ['resnet', { variant: 'vae', architecture: 'resnet', inChannels: 1, imageSize: 28, hiddenDims: [32, 64], residualBlocks: 1, latentDim: 32, ...warmup }],
-    ];
+    // Every row has the same KL warm-up: without it the 4-layer MLP collapses to the prior in a short run (measured: KL 2 nats after 1 epoch).
+    const configs = benchConfigFile<SuiteConfigs>('suites.json').arch.rows;
     const reports = await rowsOf(configs, 'arch', flags, log);
     const rows = reports.map((r, i) => [configs[i][0], String(r.config.latentDim), r.parameters.toLocaleString('en-US'), f(-(r.evaluation.terms.elbo ?? Number.NaN)), f(r.evaluation.fid), f(r.trainSeconds, 0), f(r.samplesPerSecond, 0)]);
     log(writeTable(flags, 'arch', ['architecture', 'latent', 'parameters', 'test -ELBO', 'FID (MNIST clf)', 'train s', 'samples/s'], rows, reports));
@@ -109,33 +135,37 @@ export const SUITES: Record<string, SuiteFn> = {
   },
   /** Latent size 10 / 20 / 50 / 128. */
   async latent(flags, log) {
-    const dims = [10, 20, 50, 128];
-    const reports = await rowsOf(dims.map((d) => [`latent-${d}`, mlp({ latentDim: d })]), 'latent', flags, log);
-    const rows = reports.map((r, i) => [String(dims[i]), f(-(r.evaluation.terms.elbo ?? Number.NaN)), f(r.evaluation.reconstructionMse, 4), f(r.evaluation.fid), String(r.evaluation.activeUnits ?? 'n/a')]);
+    const s = benchConfigFile<SuiteConfigs>('suites.json').latent;
+    const reports = await rowsOf(s.latentDims.map((d) => [`latent-${d}`, { ...s.mnist, latentDim: d }]), 'latent', flags, log);
+    const rows = reports.map((r, i) => [String(s.latentDims[i]), f(-(r.evaluation.terms.elbo ?? Number.NaN)), f(r.evaluation.reconstructionMse, 4), f(r.evaluation.fid), String(r.evaluation.activeUnits ?? 'n/a')]);
     log(writeTable(flags, 'latent', ['latent dim', 'test -ELBO', 'recon MSE', 'FID (MNIST clf)', 'active units'], rows, reports));
     return 0;
   },
-  /** cvae / vqvae / hvae rows, each from its own evaluation module in src/variants/. */
+  /**
+   * One row per registered variant (all found, or --variants a,b): trained on MNIST with its bench
+   * hooks' config, phases, metrics and pictures, or generically when it registered none.
+   */
   async variants(flags, log) {
-    const here = dirname(fileURLToPath(import.meta.url));
+    const found = await loadVariants();
+    for (const s of found.skipped) log(`${s.name}: skipped (${s.reason})`);
+    const wanted = listFlag(flags, 'variants');
+    for (const w of wanted ?? []) if (!found.variants.includes(w)) throw new UsageError(`--variants: "${w}" is not registered (registered: ${found.variants.join(', ')})`);
+    const names = wanted ?? found.variants;
+    const seed = intFlag(flags, 'seed', 0)!;
     const rows: string[][] = [];
-    const all: Record<string, unknown> = {};
-    for (const name of ['cvae', 'vqvae', 'hvae', 'tcvae']) {
-      const candidates = [join(here, 'variants', `${name}.js`), join(here, 'variants', `${name}.ts`)];
-      const file = candidates.find((c) => existsSync(c));
-      if (!file) {
-        log(`${name}: no bench module (apps/bench/src/variants/${name}.ts); skipped`);
-        continue;
-      }
-      const mod = (await import(file)) as { run: (ctx: VariantContext) => Promise<VariantResult> };
-      const outDir = join(flags.runs ?? 'runs', 'suite-variants', name);
-      mkdirSync(outDir, { recursive: true });
+    const all: Record<string, RunReport> = {};
+    for (const name of names) {
       log(`== variants: ${name}`);
-      const result = await mod.run({ seed: intFlag(flags, 'seed', 0)!, epochs: intFlag(flags, 'epochs', 5, 1)!, trainLimit: intFlag(flags, 'train-limit', undefined, 1), outDir, log });
-      all[name] = result;
-      rows.push([name, Object.entries(result.metrics).map(([k, v]) => `${k} ${f(v, 3)}`).join(', ')]);
+      const opts = suiteOptions(flags, `suite-variants/${name}`, log);
+      const config = variantSuiteConfig(name, benchPlan(opts, hooksOf(name), seed));
+      const r = await trainRun({ ...config, seed }, opts);
+      log(summarize(r));
+      all[name] = r;
+      const e = r.evaluation;
+      const extra = Object.entries(e.variant ?? {}).map(([k, v]) => `${k} ${f(v, 3)}`).join(', ');
+      rows.push([name, f(e.terms.elbo === undefined ? undefined : -e.terms.elbo), f(e.reconstructionMse, 4), String(e.activeUnits ?? 'n/a'), f(r.trainSeconds, 0), extra || '-']);
     }
-    log(writeTable(flags, 'variants', ['variant', 'metrics'], rows, all));
+    log(writeTable(flags, 'variants', ['variant', 'test -ELBO', 'recon MSE', 'active units', 'train s', 'variant metrics'], rows, all));
     return 0;
   },
 };

@@ -58,12 +58,14 @@ export function defaultBackendOrder(): string[] {
  * package that is installed but fails to load throws. Strict layouts (pnpm) hide packages the
  * importing package does not declare, so in Node the package is also looked up from the
  * application's directory (the working directory).
- * @example const native = await importOptional<typeof import('@elbo/backend-native')>('@elbo/backend-native');
+ * @param load imports `spec` from the caller's own location (`() => import('pkg')`): a bare import
+ *   here resolves from @elbo/core's folder, which sees only core's dependencies
+ * @example const native = await importOptional('@elbo/backend-native', () => import('@elbo/backend-native'));
  */
-export async function importOptional<T = Record<string, unknown>>(spec: string): Promise<T | undefined> {
+export async function importOptional<T = Record<string, unknown>>(spec: string, load?: () => Promise<T>): Promise<T | undefined> {
   try {
     // The specifier is a variable so bundlers do not try to resolve optional packages at build time.
-    return (await import(/* @vite-ignore */ /* webpackIgnore: true */ spec)) as T;
+    return load ? await load() : ((await import(/* @vite-ignore */ /* webpackIgnore: true */ spec)) as T);
   } catch (e) {
     if (!isNotFound(e, spec)) throw e;
     if (!isNode()) return undefined;
