@@ -142,7 +142,10 @@ describe('base config schema and renamed fields', () => {
       /field "hiddenDims" was renamed: use "convChannels"/,
     );
     expect(validateConfig(based, { ...cfg, hiddenDims: [16] }).hiddenDims).toEqual([16]);
-    expect(validateConfig(based, { ...cfg, inputShape: [8, 8, 1], architecture: 'conv', convChannels: [4] }).convChannels).toEqual([4]);
+    const conv = validateConfig(based, { ...cfg, inputShape: [8, 8, 1], architecture: 'conv', convChannels: [4] });
+    expect(conv.convChannels).toEqual([4]);
+    // A validated config (as a checkpoint stores it) carries both lists and validates again.
+    expect(validateConfig(based, conv)).toEqual(conv);
   });
 
   it('bad widths, shapes and KL weights name the field', () => {

@@ -43,7 +43,8 @@ export const RENAMED_FIELDS: Readonly<Record<string, RenamedField>> = {
   hiddenDims: {
     to: 'convChannels',
     hint: "conv channels per stage, e.g. [32, 64]; hiddenDims lists MLP widths, which architecture 'conv' and 'resnet' do not use",
-    when: (c) => c.architecture === 'conv' || c.architecture === 'resnet',
+    // A validated config (e.g. a checkpoint's) carries both lists, the MLP widths at their default.
+    when: (c) => (c.architecture === 'conv' || c.architecture === 'resnet') && !Object.hasOwn(c, 'convChannels'),
   },
 };
 

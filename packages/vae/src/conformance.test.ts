@@ -8,17 +8,17 @@ describeVariant(
   'vae',
   createModel,
   [
-    { label: 'mlp bernoulli', config: { variant: 'vae', seed: 1, inputDim: 12, hiddenDim: 16, mlpLayers: 1, latentDim: 3, beta: 2 } },
-    { label: 'mlp gaussian, learned scale', config: { variant: 'vae', seed: 2, inputDim: 12, hiddenDim: 16, latentDim: 3, likelihood: 'gaussian', likelihoodScale: 'learned' } },
-    { label: 'conv laplace', config: { variant: 'vae', seed: 3, architecture: 'conv', inputShape: [8, 8, 1], hiddenDims: [4, 8], latentDim: 2, likelihood: 'laplace' } },
+    { label: 'mlp bernoulli', config: { variant: 'vae', seed: 1, inputShape: [12], hiddenDims: [16], latentDim: 3, klWeight: 2 } },
+    { label: 'mlp gaussian, learned scale', config: { variant: 'vae', seed: 2, inputShape: [12], hiddenDims: [16, 16], latentDim: 3, likelihood: 'gaussian', likelihoodScale: 'learned' } },
+    { label: 'conv laplace', config: { variant: 'vae', seed: 3, architecture: 'conv', inputShape: [8, 8, 1], convChannels: [4, 8], latentDim: 2, likelihood: 'laplace' } },
   ],
   {
-    expectedTerms: ['reconstruction', 'kl', 'elbo', 'beta'],
+    expectedTerms: ['reconstruction', 'kl', 'elbo', 'klWeight'],
     badConfigs: [
-      { config: { variant: 'vae', inputDim: 12, latentDim: 0 }, message: /field "latentDim"/ },
-      { config: { variant: 'vae', latentDim: 2 }, message: /field "inputDim" is required/ },
-      { config: { variant: 'vae', inputDim: 12, latentDim: 2, likelihood: 'poisson' }, message: /field "likelihood" must be one of/ },
-      { config: { variant: 'vae', inputDim: 12, latentDim: 2, beta: -1 }, message: /field "beta"/ },
+      { config: { variant: 'vae', inputShape: [12], latentDim: 0 }, message: /field "latentDim"/ },
+      { config: { variant: 'vae', latentDim: 2 }, message: /field "inputShape"/ },
+      { config: { variant: 'vae', inputShape: [12], latentDim: 2, likelihood: 'poisson' }, message: /field "likelihood" must be one of/ },
+      { config: { variant: 'vae', inputShape: [12], latentDim: 2, klWeight: -1 }, message: /field "klWeight"/ },
     ],
   },
 );

@@ -41,10 +41,10 @@ function trainSteps(model: GenerativeModel, x: tf.Tensor, steps: number, lr = 1e
 
 describe('architectures train on real MNIST', () => {
   const cases: Array<[string, Record<string, unknown>, number[]]> = [
-    ['mlp 2-layer', { architecture: 'mlp', inputDim: 784, hiddenDim: 64, latentDim: 8 }, [784]],
-    ['mlp 4-layer', { architecture: 'mlp', inputDim: 784, hiddenDim: 64, mlpLayers: 4, latentDim: 8 }, [784]],
-    ['conv', { architecture: 'conv', inChannels: 1, imageSize: 28, hiddenDims: [4, 8], latentDim: 8 }, [28, 28, 1]],
-    ['resnet', { architecture: 'resnet', inputShape: [28, 28, 1], hiddenDims: [4, 8], latentDim: 8 }, [28, 28, 1]],
+    ['mlp 2-layer', { architecture: 'mlp', inputShape: [784], hiddenDims: [64, 64], latentDim: 8 }, [784]],
+    ['mlp 4-layer', { architecture: 'mlp', inputShape: [784], hiddenDims: [64, 64, 64, 64], latentDim: 8 }, [784]],
+    ['conv', { architecture: 'conv', inputShape: [28, 28, 1], convChannels: [4, 8], latentDim: 8 }, [28, 28, 1]],
+    ['resnet', { architecture: 'resnet', inputShape: [28, 28, 1], convChannels: [4, 8], latentDim: 8 }, [28, 28, 1]],
   ];
   it.each(cases)('%s: builds from config, loss goes down, shapes and ranges are right', (_, config, shape) => {
     const model = createModel({ variant: 'vae', seed: 1, ...config });
@@ -74,8 +74,8 @@ describe('architectures train on real MNIST', () => {
   it.each([
     [[32, 32, 3], [8, 16, 32]],
     [[64, 64, 1], [4, 8, 8, 8]],
-  ] as Array<[number[], number[]]>)('conv handles %j inputs (derived flatten size)', (shape, hiddenDims) => {
-    const model = createVae({ architecture: 'conv', inputShape: shape, hiddenDims, latentDim: 4, likelihood: 'gaussian' });
+  ] as Array<[number[], number[]]>)('conv handles %j inputs (derived flatten size)', (shape, convChannels) => {
+    const model = createVae({ architecture: 'conv', inputShape: shape, convChannels, latentDim: 4, likelihood: 'gaussian' });
     tf.tidy(() => {
       const x = tf.randomUniform([2, ...shape], 0, 1, 'float32', 3);
       expect(model.reconstruct(x).shape).toEqual([2, ...shape]);
@@ -86,37 +86,40 @@ describe('architectures train on real MNIST', () => {
 });
 
 describe('loss', () => {
-  const base = { architecture: 'mlp', inputDim: 784, hiddenDim: 32, mlpLayers: 1, latentDim: 6, seed: 3 } as const;
+  const base = { architecture: 'mlp' as const, inputShape: [784], hiddenDims: [32], latentDim: 6, seed: 3 };
 
-  it('is recon + beta * KL with named terms; elbo = -(recon + kl)', () => {
-    const m = createVae({ ...base, beta: 4 });
+  it('is recon + klWeight * KL with named terms; elbo = -(recon + kl)', () => {
+    const m = createVae({ ...base, klWeight: 4 });
     tf.tidy(() => {
       const x = tf.tensor2d(pixels.subarray(0, 8 * 784), [8, 784]);
       const { loss, terms } = m.loss({ x });
       const t = Object.fromEntries(Object.entries(terms).map(([k, v]) => [k, v.dataSync()[0]]));
-      expect(Object.keys(t).sort()).toEqual(['beta', 'elbo', 'kl', 'reconstruction']);
-      expect(t.beta).toBe(4);
+      expect(Object.keys(t).sort()).toEqual(['elbo', 'kl', 'klWeight', 'reconstruction']);
+      expect(t.klWeight).toBe(4);
       expect(loss.dataSync()[0]).toBeCloseTo(t.reconstruction + 4 * t.kl, 2);
       expect(t.elbo).toBeCloseTo(-(t.reconstruction + t.kl), 2);
       expect(t.kl).toBeGreaterThan(0);
-      // An explicit beta from the trainer's schedule overrides the config.
-      expect(m.loss({ x }, { beta: 0 }).terms.beta.dataSync()[0]).toBe(0);
+      // An explicit klWeight from the trainer's schedule overrides the config.
+      const zero = m.loss({ x }, { klWeight: 0 });
+      expect(zero.terms.klWeight.dataSync()[0]).toBe(0);
+      expect(zero.loss.dataSync()[0]).toBeCloseTo(zero.terms.reconstruction.dataSync()[0], 4);
     });
     m.dispose();
   });
 
-  it('linear warm-up and cyclical schedules give the seed formula', () => {
-    const lin = createVae({ ...base, beta: 2, betaSchedule: { type: 'linear', annealSteps: 100 } });
-    const cyc = createVae({ ...base, beta: 1, betaSchedule: { type: 'cyclical', period: 100, ratio: 0.5 } });
+  it('a klWeight schedule (linear warm-up, cyclical) sets the weight at each step, and its final weight without a step', () => {
+    const lin = createVae({ ...base, klWeight: { type: 'linear', annealSteps: 100, weight: 2 } });
+    const cyc = createVae({ ...base, klWeight: { type: 'cyclical', period: 100, ratio: 0.5 } });
     tf.tidy(() => {
       const x = tf.tensor2d(pixels.subarray(0, 4 * 784), [4, 784]);
-      const beta = (m: Vae, step: number) => m.loss({ x }, { step }).terms.beta.dataSync()[0];
+      const beta = (m: Vae, step?: number) => m.loss({ x }, { step }).terms.klWeight.dataSync()[0];
       expect(beta(lin, 0)).toBe(0);
       expect(beta(lin, 25)).toBeCloseTo(0.5, 6);
       expect(beta(lin, 500)).toBe(2);
       expect(beta(cyc, 25)).toBeCloseTo(0.5, 6);
       expect(beta(cyc, 75)).toBe(1);
       expect(beta(cyc, 125)).toBeCloseTo(0.5, 6);
+      expect(beta(lin)).toBe(2);
     });
     lin.dispose();
     cyc.dispose();
@@ -148,22 +151,30 @@ describe('loss', () => {
 
 describe('config, determinism, persistence', () => {
   it.each([
-    [{ architecture: 'mlp', latentDim: 4 }, /field "inputDim" is required for architecture 'mlp'/],
-    [{ architecture: 'conv', latentDim: 4 }, /field "inChannels" is required/],
-    [{ architecture: 'transformer', inputDim: 4, latentDim: 4 }, /field "architecture" must be one of "mlp", "conv", "resnet"/],
-    [{ inputDim: 4, latentDim: 0 }, /field "latentDim"/],
-    [{ inputDim: 4, latentDim: 2, likelihood: 'poisson' }, /field "likelihood" must be one of "bernoulli", "gaussian", "laplace"/],
-    [{ inputDim: 4, latentDim: 2, beta: -1 }, /field "beta"/],
-    [{ inputDim: 4, latentDim: 2, latent_dim: 2 }, /unknown field\(s\) "latent_dim"/],
-    [{ inputDim: 4, latentDim: 2, iwaeSamples: 5, freeBits: 1 }, /field "iwaeSamples" cannot be combined/],
-    [{ architecture: 'conv', inputShape: [784], latentDim: 2 }, /field "inputShape" must be \[h, w, c\]/],
+    [{ architecture: 'mlp', latentDim: 4 }, /field "inputShape".*missing/],
+    [{ architecture: 'transformer', inputShape: [4], latentDim: 4 }, /field "architecture" must be one of "mlp", "conv", "resnet"/],
+    [{ inputShape: [4], latentDim: 0 }, /field "latentDim"/],
+    [{ inputShape: [4], latentDim: 2, likelihood: 'poisson' }, /field "likelihood" must be one of "bernoulli", "gaussian", "laplace"/],
+    [{ inputShape: [4], latentDim: 2, klWeight: -1 }, /field "klWeight"/],
+    [{ inputShape: [4], latentDim: 2, latent_dim: 2 }, /unknown field\(s\) "latent_dim"/],
+    [{ inputShape: [4], latentDim: 2, iwaeSamples: 5, freeBits: 1 }, /field "iwaeSamples" cannot be combined/],
+    [{ architecture: 'conv', inputShape: [784], latentDim: 2 }, /field "inputShape" must be \[height, width, channels\]/],
+    [{ inputShape: [4], latentDim: 2, hiddenDims: [8, 0] }, /field "hiddenDims.1"/],
+    [{ inputShape: [4], latentDim: 2, beta: 4 }, /field "beta" was renamed: use "klWeight"/],
+    [{ inputShape: [4], latentDim: 2, betaSchedule: { type: 'linear', annealSteps: 10 } }, /field "betaSchedule" was renamed: use "klWeight"/],
+    [{ inputShape: [4], latentDim: 2, hiddenDim: 400 }, /field "hiddenDim" was renamed: use "hiddenDims"/],
+    [{ inputShape: [4], latentDim: 2, mlpLayers: 2 }, /field "mlpLayers" was renamed: use "hiddenDims"/],
+    [{ inputDim: 4, latentDim: 2 }, /field "inputDim" was renamed: use "inputShape"/],
+    [{ architecture: 'conv', inputShape: [8, 8, 1], latentDim: 2, hiddenDims: [4, 8] }, /field "hiddenDims" was renamed: use "convChannels"/],
   ])('rejects %j', (config, message) => {
     expect(() => createModel({ variant: 'vae', ...config })).toThrow(ConfigError);
     expect(() => createModel({ variant: 'vae', ...config })).toThrow(message);
+    // createVae validates with the same schema, so it fails the same way.
+    expect(() => createVae(config as never)).toThrow(message);
   });
 
   it('same seed gives the same weights, samples and loss; another seed differs', () => {
-    const cfg = { variant: 'vae', inputDim: 784, hiddenDim: 16, latentDim: 3 };
+    const cfg = { variant: 'vae', inputShape: [784], hiddenDims: [16, 16], latentDim: 3 };
     const [a, b, c] = [7, 7, 8].map((seed) => createModel({ ...cfg, seed }));
     const x = tf.tensor2d(pixels.subarray(0, 4 * 784), [4, 784]);
     const run = (m: GenerativeModel) => tf.tidy(() => [...m.sample(2).dataSync(), m.loss({ x }).loss.dataSync()[0]]);
@@ -174,7 +185,7 @@ describe('config, determinism, persistence', () => {
   });
 
   it('saveModel / loadModel round-trips to identical reconstructions and samples', async () => {
-    const m = createModel({ variant: 'vae', architecture: 'conv', inChannels: 1, hiddenDims: [4, 8], latentDim: 3, seed: 1 });
+    const m = createModel({ variant: 'vae', architecture: 'conv', inputShape: [28, 28, 1], convChannels: [4, 8], latentDim: 3, seed: 1 });
     const x = tf.tensor4d(pixels.subarray(0, 4 * 784), [4, 28, 28, 1]);
     trainSteps(m, x, 2);
     m.eval();

@@ -12,9 +12,11 @@ import {
   type LossOutput,
   type Prior,
   type SampleOptions,
+  type Schedule,
 } from '../model';
 import { Module } from '../nn/module';
 import { latentElbo, type LatentElboOptions } from '../objective/elbo';
+import { finalKlWeight, type KlWeightConfig, klWeightSchedule } from '../objective/kl-weight';
 import { importanceLogWeights } from '../objective/iwae';
 import type { Rng } from '../rng';
 
@@ -126,6 +128,21 @@ export abstract class LatentVariableModel extends Module implements GenerativeMo
     if (!Number.isInteger(k) || k < 1) throw new Error(`${this.variant}: k must be a positive integer, got ${k}`);
     return importanceLogWeights(x, (v, c) => this.encode(v, c), (z, c) => this.decode(z, c), this.prior, this.rng, k, condition);
   }
+
+  /**
+   * The KL weight for one loss evaluation: the context's `klWeight` when
+   * given, else the config's `klWeight` (a number or a schedule) at
+   * `context.step`, and its final weight when there is no step (evaluation).
+   */
+  protected klWeightFor(context: LossContext = {}): number {
+    if (context.klWeight !== undefined) return context.klWeight;
+    const config = (this.config as { klWeight?: KlWeightConfig }).klWeight ?? 1;
+    if (context.step === undefined) return finalKlWeight(config);
+    this.klSchedule ??= klWeightSchedule(config);
+    return this.klSchedule(context.step);
+  }
+
+  private klSchedule?: Schedule;
 
   /**
    * The negative ELBO of a batch through the one objective path (`latentElbo`):

@@ -165,3 +165,16 @@ export function klWeightSchedule(config: KlWeightConfig): Schedule {
       return sigmoidSchedule({ weight: c.weight, midpoint: c.midpoint, steepness: c.steepness });
   }
 }
+
+/**
+ * The weight a `klWeight` config value ends at: the number itself, or the
+ * schedule's final (peak) `weight`. What a loss without a step (evaluation)
+ * uses.
+ * @example finalKlWeight({ type: 'linear', annealSteps: 1000, weight: 4 }) === 4
+ */
+export function finalKlWeight(config: KlWeightConfig): number {
+  if (typeof config === 'number') return config;
+  const parsed = klWeightScheduleSchema.safeParse(config);
+  if (!parsed.success) return klWeightSchedule(config)(0); // throws the ConfigError naming the field
+  return parsed.data.weight;
+}
