@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -103,6 +103,28 @@ describe('fit', () => {
     const strip = (h: typeof rest.history) => h.map(({ seconds, samplesPerSecond, ...k }) => k);
     expect(strip(rest.history)).toEqual(strip(straight.history));
     d.dispose();
+  });
+
+  it('resumes a checkpoint whose trainer state has the older layout (lrScale, plateau and early at the top level)', async () => {
+    const opts = { learningRate: 1e-2, reduceLrOnPlateau: { patience: 1, factor: 0.5, minDelta: 1e3 }, earlyStopping: { patience: 9, minDelta: 1e3 }, progress: false };
+    const dir = tmp();
+    await fit(model, source(), { ...opts, epochs: 3, checkpoint: { dir } });
+    const old = tmp();
+    cpSync(dir, old, { recursive: true });
+    const json = JSON.parse(readFileSync(join(old, 'model.json'), 'utf8'));
+    const { lr, callbacks, ...rest } = json.userDefinedMetadata.elbo.trainer;
+    expect(lr.scale).toBe(0.25);
+    json.userDefinedMetadata.elbo.trainer = { ...rest, lrScale: lr.scale, plateau: callbacks.plateau, early: callbacks.early };
+    writeFileSync(join(old, 'model.json'), JSON.stringify(json));
+    const results = [];
+    for (const from of [dir, old]) {
+      const m = createModel(config);
+      const r = await fit(m, source(), { ...opts, epochs: 5, resume: from });
+      results.push({ w: weights(m), lr: r.history.map((h) => h.lr), reason: r.reason });
+      m.dispose();
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(results[0].lr).toEqual([0.01, 0.005, 0.0025, 0.00125, 0.000625]);
   });
 
   it('checkpoints every N steps and every N epochs', async () => {
