@@ -68,6 +68,22 @@ describe('HierarchicalVae: construction and config', () => {
     m.dispose();
   });
 
+  it('likelihoodScale sets the Gaussian log-variance of p(x | z_1): fixed, or learned per pixel by the decoder', () => {
+    const recon = (likelihoodScale: number) => {
+      const m = createHvae({ ...BASE, likelihood: 'gaussian', likelihoodScale });
+      const v = tf.tidy(() => m.loss({ x }).terms.reconstruction.dataSync()[0]);
+      m.dispose();
+      return v;
+    };
+    // Same seed, same draws: only the fixed log-variance differs, and with it -log p(x | z_1).
+    expect(recon(-2)).not.toBeCloseTo(recon(0), 1);
+    const learned = createHvae({ ...BASE, likelihood: 'gaussian', likelihoodScale: 'learned' });
+    const fixed = createHvae({ ...BASE, likelihood: 'gaussian' });
+    expect(learned.namedVariables().get('decoder.out.kernel')!.shape[1]).toBe(2 * fixed.namedVariables().get('decoder.out.kernel')!.shape[1]!);
+    learned.dispose();
+    fixed.dispose();
+  });
+
   it('defaults hiddenDims to 8 x latentDims (the paper 512-256-128-64-32 for 64-32-16-8-4)', () => {
     const m = createHvae({ variant: 'hvae' });
     expect(m.config.latentDims).toEqual([64, 32, 16, 8, 4]);

@@ -4,21 +4,24 @@ import {
   type Decoder,
   DiagonalGaussian,
   type Distribution,
+  elboObjective,
   type GenerativeModel,
+  importanceLogWeights,
   type InterpolateOptions,
   interpolateLatents,
+  klPerDimension,
   klWeightSchedule,
   type LossContext,
   type LossOutput,
   MlpDecoder,
   Module,
+  negLogLikelihood,
   Rng,
   type SampleOptions,
   type Schedule,
   StandardNormal,
   validateConfig,
 } from '@elbo/core';
-import { freeBitsKl, klPerDimension } from '@elbo/losses';
 import * as tf from '@tensorflow/tfjs-core';
 import { type HvaeConfig, hvaeConfigSchema } from './config';
 import { LadderPosterior, type LevelStep } from './ladder-posterior';
@@ -27,14 +30,11 @@ import { BottomUpPath, TopDownPath } from './ladder-networks';
 /** Everything one training-style pass computes (tensors owned by the caller's tidy). */
 export interface LadderPass {
   posterior: LadderPosterior;
+  /** Every level's posterior, prior and draw, bottom-first. */
   steps: LevelStep[];
   /** p(x | z_1) */
   px: Distribution;
-  /** -mean log p(x | z_1) */
-  reconstruction: tf.Scalar;
-  /** Analytic KL(q_i || p_i) averaged over the batch, per level, bottom-first. */
-  klPerLevel: tf.Scalar[];
-  /** Analytic elementwise KL per level: [batch, latentDims[i]]. */
+  /** KL(q_i || p_i) per latent dimension at every level, bottom-first: [batch, latentDims[i]]. */
   klPerDim: tf.Tensor2D[];
 }
 
@@ -89,12 +89,12 @@ export class HierarchicalVae extends Module implements GenerativeModel {
     const init = this.rng.fork('init');
     this.bottomUp = this.addModule('bottomUp', new BottomUpPath(c, init));
     this.topDown = this.addModule('topDown', new TopDownPath(c, init));
-    const decoderOptions = { likelihood: c.likelihood, likelihoodOptions: { logScale: c.likelihoodScale } };
+    const decoderOptions = { likelihood: c.likelihood, likelihoodScale: c.likelihoodScale };
     this.decoder = this.addModule(
       'decoder',
       c.architecture === 'conv'
         ? new ConvDecoder(c.latentDims[0], c.inputShape as [number, number, number], init, {
-            hiddenDims: c.convChannels,
+            channels: c.convChannels,
             activation: c.activation,
             batchNorm: c.batchNorm,
             ...decoderOptions,
@@ -147,18 +147,17 @@ export class HierarchicalVae extends Module implements GenerativeModel {
 
   /**
    * One pass with reparameterised posterior draws at every level and the
-   * analytic per-level KLs KL(q(z_i | z_{i+1}, x) || p(z_i | z_{i+1})) at the
-   * drawn z_{i+1} (both Gaussian), KL(q(z_L | x) || N(0, I)) at the top.
+   * per-level KLs KL(q(z_i | z_{i+1}, x) || p(z_i | z_{i+1})) at the drawn
+   * z_{i+1}, KL(q(z_L | x) || N(0, I)) at the top (both Gaussian, so the
+   * objective's analytic closed form).
    * @param x [batch, ...inputShape]
    */
   forwardPass(x: tf.Tensor): LadderPass {
     const posterior = this.encode(x);
     const steps = posterior.walk((_, q) => q.rsample(this.rng));
     const px = this.decoder.forward(steps[0].z);
-    const reconstruction = tf.neg(tf.mean(px.logProb(x))) as tf.Scalar;
-    const klPerDim = steps.map((s) => klPerDimension(s.q, s.p));
-    const klPerLevel = klPerDim.map((k) => tf.mean(tf.sum(k, 1)) as tf.Scalar);
-    return { posterior, steps, px, reconstruction, klPerLevel, klPerDim };
+    const klPerDim = steps.map((s) => klPerDimension(s.q, s.p, { z: s.z }));
+    return { posterior, steps, px, klPerDim };
   }
 
   /** The KL weight for a loss evaluation: the context's klWeight if given, else the configured weight at the context's step. */
@@ -172,30 +171,24 @@ export class HierarchicalVae extends Module implements GenerativeModel {
   }
 
   /**
-   * -ELBO with the KL weight and free bits: reconstruction + klWeight * sum_i
-   * max(freeBits, kl_i) per level (freeBitsMode 'level'), or per latent
-   * dimension of every level ('dimension'), kl_i being the batch-mean KL.
+   * -ELBO through core's objective, one KL term per level (`kl_1` at the
+   * bottom .. `kl_L`), weighted by the KL weight, with free bits floored per
+   * level (freeBitsMode 'level': the batch-mean KL of the whole level) or per
+   * latent dimension of every level ('dimension').
    * @param batch x [batch, ...inputShape]
    */
   loss(batch: Batch, context: LossContext = {}): LossOutput {
     const klWeight = this.klWeightAt(context);
     return tf.tidy(() => {
-      const { reconstruction, klPerLevel, klPerDim } = this.forwardPass(batch.x);
-      const fb = this.config.freeBits;
+      const { px, klPerDim } = this.forwardPass(batch.x);
       const perLevel = this.config.freeBitsMode === 'level';
-      const penalised = klPerDim.map((k, i) => (fb === 0 ? klPerLevel[i] : freeBitsKl(perLevel ? tf.sum(k, 1, true) : k, fb)));
-      const kl = tf.addN(klPerLevel) as tf.Scalar;
-      const loss = tf.add(reconstruction, tf.mul(tf.addN(penalised), klWeight)) as tf.Scalar;
-      const terms: Record<string, tf.Scalar> = {
-        reconstruction,
-        kl,
-        elbo: tf.neg(tf.add(reconstruction, kl)) as tf.Scalar,
-        klWeight: tf.scalar(klWeight),
-      };
-      klPerLevel.forEach((k, i) => {
-        terms[`kl_${i + 1}`] = k;
+      return elboObjective({
+        reconstruction: negLogLikelihood(px, batch.x),
+        // A level's KL summed to [batch, 1] makes free bits floor the level as one group.
+        kl: klPerDim.map((k, i) => ({ name: `kl_${i + 1}`, value: perLevel ? tf.sum(k, 1, true) : k })),
+        klWeight,
+        freeBits: this.config.freeBits,
       });
-      return { loss, terms };
     });
   }
 
@@ -261,10 +254,12 @@ export class HierarchicalVae extends Module implements GenerativeModel {
   }
 
   /**
-   * Importance log-weights log p(x, z) - log q(z | x) for k ancestral
-   * posterior draws, with the exact hierarchical densities: [k, batch]. The
-   * bottom-up pass runs once; the k draws go through the top-down path and
-   * the decoder together as k * batch rows.
+   * Importance log-weights log p(x | z_1) + log p(z) - log q(z | x) for k
+   * ancestral posterior draws, with the exact hierarchical densities
+   * (`LadderPosterior.logProb`, `priorLogProb`): [k, batch]. The bottom-up
+   * pass runs once; its Gaussians are tiled k times so that core's
+   * `importanceLogWeights` draws all k * batch rows in one top-down pass and
+   * decodes them together.
    * @param x [batch, ...inputShape]
    */
   importanceLogWeights(x: tf.Tensor, k: number): tf.Tensor2D {
@@ -273,10 +268,9 @@ export class HierarchicalVae extends Module implements GenerativeModel {
       const b = x.shape[0];
       const tile = (t: tf.Tensor) => tf.tile(t, [k, ...t.shape.slice(1).map(() => 1)]);
       const hats = this.encode(x).bottomUp.map((g) => new DiagonalGaussian(tile(g.loc), tile(g.logVar)));
-      const steps = new LadderPosterior(hats, this.topDown).walk((_, q) => q.sample(this.rng));
-      let logW = this.decoder.forward(steps[0].z).logProb(tile(x)) as tf.Tensor;
-      for (const st of steps) logW = tf.add(logW, tf.sub(st.p.logProb(st.z), st.q.logProb(st.z)));
-      // Rows are draw-major (row s * b + i is draw s of example i).
+      // Rows are draw-major (row s * b + i is draw s of example i), so [1, k * b] reshapes to [k, b].
+      const prior = { logProb: (z: tf.Tensor) => this.priorLogProb(z) };
+      const logW = importanceLogWeights(tile(x), () => new LadderPosterior(hats, this.topDown), (z) => this.decode(z), prior, this.rng, 1);
       return tf.reshape(logW, [k, b]) as tf.Tensor2D;
     });
   }

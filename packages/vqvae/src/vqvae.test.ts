@@ -162,6 +162,28 @@ describe('training', () => {
     m.dispose();
   });
 
+  it('the loss is reconstruction + commitmentWeight * commitment (+ codebook in gradient mode), with no KL term or klWeight', () => {
+    for (const [codebookUpdate, commitmentWeight] of [['ema', 2], ['gradient', 0.5]] as const) {
+      const m = build({ codebookUpdate, commitmentWeight }).eval();
+      const { loss, t } = tf.tidy(() => {
+        const out = m.loss(batch, { klWeight: 7 });
+        return { loss: out.loss.dataSync()[0], t: Object.fromEntries(Object.entries(out.terms).map(([k, v]) => [k, v.dataSync()[0]])) };
+      });
+      expect(t).not.toHaveProperty('kl');
+      expect(t).not.toHaveProperty('klWeight');
+      expect(loss).toBeCloseTo(t.reconstruction + commitmentWeight * t.commitment + (t.codebook ?? 0), 3);
+      m.dispose();
+    }
+  });
+
+  it('likelihoodScale reaches the decoder: learned doubles its outputs', () => {
+    const learned = build({ likelihood: 'gaussian', likelihoodScale: 'learned' });
+    const fixed = build({ likelihood: 'gaussian' });
+    expect(learned.namedVariables().get('decoder.out.kernel')!.shape[1]).toBe(2 * fixed.namedVariables().get('decoder.out.kernel')!.shape[1]!);
+    learned.dispose();
+    fixed.dispose();
+  });
+
   it('gradient mode: the codebook is a parameter, the codebook term is reported, small steps lower the loss', () => {
     const m = build({ codebookUpdate: 'gradient' });
     expect(m.parameters().map((v) => v.name)).toContain(m.quantizer.codebook.name);

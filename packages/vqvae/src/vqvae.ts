@@ -5,6 +5,7 @@ import {
   Dense,
   disposeBatch,
   type Distribution,
+  elboObjective,
   type GenerativeModel,
   type InterpolateOptions,
   interpolateLatents,
@@ -13,12 +14,14 @@ import {
   type LossOutput,
   MlpDecoder,
   Module,
+  negLogLikelihood,
   Rng,
   type SampleOptions,
   Sequential,
   stopGradient,
   oneHotFloat,
   validateConfig,
+  type WeightedTerm,
 } from '@elbo/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type CodebookStats, codebookStats, codebookStatsFromCounts } from './codebook-stats';
@@ -119,7 +122,7 @@ export class VqVae extends Module implements GenerativeModel {
         hiddenDims: [...config.hiddenDims].reverse(),
         activation: config.activation,
         likelihood: config.likelihood,
-        likelihoodOptions: { logScale: config.likelihoodScale },
+        likelihoodScale: config.likelihoodScale,
       }),
     );
     this.pixelCnn = this.addModule('prior', new GatedPixelCnn(config.numCodes, this.codeGrid, init, config.prior));
@@ -280,17 +283,12 @@ export class VqVae extends Module implements GenerativeModel {
       if (this.training && this.config.dataInit && !this.quantizer.isInitialized) this.quantizer.initFromData(stopGradient(ze), this.rng);
       const q = this.quantizer.quantize(ze);
       const px = this.decoder.forward(tf.reshape(q.zq, [b, -1]));
-      const reconstruction = tf.neg(tf.mean(px.logProb(x))) as tf.Scalar;
       const perExample = (t: tf.Tensor) => tf.mean(tf.sum(tf.reshape(t, [b, this.positions]), 1)) as tf.Scalar;
-      const commitment = perExample(q.commitmentError);
-      const terms: Record<string, tf.Scalar> = { reconstruction };
-      let loss = tf.add(reconstruction, tf.mul(commitment, this.config.commitmentWeight));
-      if (this.quantizer.update === 'gradient') {
-        const codebook = perExample(q.codebookError);
-        loss = tf.add(loss, codebook);
-        terms.codebook = codebook;
-      }
-      terms.commitment = commitment;
+      // No KL term: a deterministic one-hot posterior against a uniform prior has a constant KL (log K per position).
+      const extra: Record<string, WeightedTerm> = {};
+      if (this.quantizer.update === 'gradient') extra.codebook = { value: perExample(q.codebookError) };
+      extra.commitment = { value: perExample(q.commitmentError), weight: this.config.commitmentWeight };
+      const { loss, terms } = elboObjective({ reconstruction: negLogLikelihood(px, x), extra });
       const counts = this.quantizer.counts(q.indices);
       const p = tf.div(counts, tf.sum(counts));
       terms.perplexity = tf.exp(tf.neg(tf.sum(tf.mul(p, tf.log(tf.add(p, 1e-12)))))) as tf.Scalar;
@@ -303,7 +301,7 @@ export class VqVae extends Module implements GenerativeModel {
         const restart = this.config.deadCodeRestart;
         if (restart !== false && (step + 1) % restart.every === 0) this.quantizer.restartDeadCodes(zeValue, restart.threshold, this.rng);
       }
-      return { loss: loss as tf.Scalar, terms };
+      return { loss, terms };
     });
     if (this.training) this.trainingSteps = step + 1;
     return out;
