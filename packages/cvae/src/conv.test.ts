@@ -16,7 +16,7 @@ describe('conv cvae', () => {
     ['conv', 0],
     ['resnet', 3],
   ] as const)('%s with conditionEmbedding %i: condition broadcast as channels; shapes, loss goes down, no leak per step', (architecture, conditionEmbedding) => {
-    const m = createCvae({ architecture, inputShape: [28, 28, 1], numClasses: 10, latentDim: 3, hiddenDims: [4, 8], conditionEmbedding, seed: 2 });
+    const m = createCvae({ architecture, inputShape: [28, 28, 1], numClasses: 10, latentDim: 3, convChannels: [4, 8], conditionEmbedding, seed: 2 });
     const fed = conditionEmbedding || 10;
     // First encoder conv sees 1 image channel + the broadcast condition channels.
     expect(m.namedVariables().get('encoder.body.0.kernel')?.shape).toEqual([3, 3, 1 + fed, 4]);

@@ -38,7 +38,7 @@ describe('construction and config', () => {
     const m = createModel({ variant: 'cvae', inputShape: [784], numClasses: 10, latentDim: 8 }) as Cvae;
     expect(m).toBeInstanceOf(Cvae);
     expect(m.variant).toBe('cvae');
-    expect(m.config).toMatchObject({ architecture: 'mlp', beta: 1, seed: 0, likelihood: 'bernoulli', conditionEmbedding: 0 });
+    expect(m.config).toMatchObject({ architecture: 'mlp', klWeight: 1, hiddenDims: [512, 256], seed: 0, likelihood: 'bernoulli', conditionEmbedding: 0 });
     expect(m.inputShape).toEqual([784]);
     // Default MLP 784+10 -> 512 -> 256 -> (mu, logVar) 8; decoder 8+10 -> 256 -> 512 -> 784.
     const expected = (794 * 512 + 512) + (512 * 256 + 256) + 2 * (256 * 8 + 8) + (18 * 256 + 256) + (256 * 512 + 512) + (512 * 784 + 784);
@@ -51,13 +51,20 @@ describe('construction and config', () => {
     [{ inputShape: [784], latentDim: 4, numClasses: 10, conditionDim: 3 }, /field "conditionDim".*cannot be given together with numClasses/],
     [{ inputShape: [784], latentDim: 4, numClasses: 1 }, /field "numClasses"/],
     [{ inputShape: [784], latentDim: 0, numClasses: 10 }, /field "latentDim"/],
-    [{ architecture: 'conv', inputShape: [784], latentDim: 4, numClasses: 10 }, /field "inputShape" must be \[h, w, c\] for architecture 'conv'/],
+    [{ architecture: 'conv', inputShape: [784], latentDim: 4, numClasses: 10 }, /field "inputShape" must be \[height, width, channels\] for architecture 'conv'/],
     [{ inputShape: [784], latentDim: 4, numClasses: 10, labels: 10 }, /unknown field\(s\) "labels"/],
     [{ inputShape: [784], latentDim: 4, numClasses: 10, likelihood: 'poisson' }, /field "likelihood" must be one of "bernoulli", "gaussian", "laplace"/],
-    [{ latentDim: 4, numClasses: 10 }, /field "inputShape" or inputDim is required/],
+    [{ latentDim: 4, numClasses: 10 }, /field "inputShape".*missing/],
+    [{ inputShape: [784], latentDim: 4, numClasses: 10, hiddenDims: [] }, /field "hiddenDims"/],
+    [{ inputShape: [784], latentDim: 4, numClasses: 10, beta: 2 }, /field "beta" was renamed: use "klWeight"/],
+    [{ inputDim: 784, latentDim: 4, numClasses: 10 }, /field "inputDim" was renamed: use "inputShape"/],
+    [{ inputShape: [784], latentDim: 4, numClasses: 10, likelihoodOptions: { logScale: 0 } }, /field "likelihoodOptions" was renamed: use "likelihoodScale"/],
+    [{ architecture: 'conv', inputShape: [28, 28, 1], latentDim: 4, numClasses: 10, hiddenDims: [4, 8] }, /field "hiddenDims" was renamed: use "convChannels"/],
   ])('rejects a bad config with a clear error: %j', (config, message) => {
     expect(() => createModel({ variant: 'cvae', ...config })).toThrow(ConfigError);
     expect(() => createModel({ variant: 'cvae', ...config })).toThrow(message);
+    // createCvae validates with the same schema.
+    expect(() => createCvae(config as never)).toThrow(message);
   });
 });
 
@@ -154,11 +161,11 @@ describe('conditioning', () => {
 });
 
 describe('objective', () => {
-  it('terms follow their definitions: KL in closed form from the posterior, elbo = -(rec + kl), loss = rec + beta kl', () => {
-    const m = createCvae({ ...small, beta: 2.5 });
+  it('terms follow their definitions: KL in closed form from the posterior, elbo = -(rec + kl), loss = rec + klWeight kl', () => {
+    const m = createCvae({ ...small, klWeight: 2.5 });
     const { x, y } = data(8);
     const { loss, terms } = m.loss({ x, y });
-    const [lossV, rec, kl, elbo, beta] = [loss, terms.reconstruction, terms.kl, terms.elbo, terms.beta].map((t) => t.dataSync()[0]);
+    const [lossV, rec, kl, elbo, klWeight] = [loss, terms.reconstruction, terms.kl, terms.elbo, terms.klWeight].map((t) => t.dataSync()[0]);
     tf.dispose([loss, ...Object.values(terms)]);
     // Independent KL: 0.5 * sum(mu^2 + exp(logVar) - 1 - logVar), averaged over the batch, in plain JS.
     const [mu, logVar] = tf.tidy(() => {
@@ -169,15 +176,15 @@ describe('objective', () => {
     for (let i = 0; i < mu.length; i++) klRef += 0.5 * (mu[i] ** 2 + Math.exp(logVar[i]) - 1 - logVar[i]);
     klRef /= 8;
     expect(Math.abs(kl - klRef)).toBeLessThan(1e-4 * Math.max(1, klRef));
-    expect(beta).toBe(2.5);
+    expect(klWeight).toBe(2.5);
     expect(Math.abs(elbo + rec + kl)).toBeLessThan(1e-3);
     expect(Math.abs(lossV - (rec + 2.5 * kl))).toBeLessThan(1e-3);
     // Bernoulli reconstruction of 784 pixels near p = 0.5 at init: about 784 * ln 2 nats.
     expect(rec).toBeGreaterThan(300);
     expect(rec).toBeLessThan(800);
-    // A context beta overrides the configured one.
-    const o = m.loss({ x, y }, { beta: 0 });
-    expect(o.terms.beta.dataSync()[0]).toBe(0);
+    // A context klWeight overrides the configured one.
+    const o = m.loss({ x, y }, { klWeight: 0 });
+    expect(o.terms.klWeight.dataSync()[0]).toBe(0);
     tf.dispose([o.loss, ...Object.values(o.terms)]);
     tf.dispose([x, y]);
     m.dispose();
@@ -188,7 +195,7 @@ describe('objective', () => {
     const { x, y } = data(64);
     const rows = tf.oneHot(y, 10);
     const opt = tf.train.adam(3e-3);
-    const lossNow = () => tf.tidy(() => m.loss({ x, condition: rows }, { beta: 1 }).loss.dataSync()[0]);
+    const lossNow = () => tf.tidy(() => m.loss({ x, condition: rows }, { klWeight: 1 }).loss.dataSync()[0]);
     // Fix the noise so the comparison measures the parameters, not the draw.
     const state = m.rng.getState();
     const first = lossNow();

@@ -1,28 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  type ActivationName,
   type Batch,
   type BaseModelConfig,
-  ConvDecoder,
-  ConvEncoder,
+  buildEncoderDecoder,
   Dense,
-  type Decoder,
   type Distribution,
-  type Encoder,
   type InterpolateOptions,
   LatentVariableModel,
-  type LikelihoodOptions,
   type LossContext,
   type LossOutput,
-  MlpDecoder,
-  MlpEncoder,
   Rng,
   type SampleOptions,
   StandardNormalPrior,
   validateConfig,
 } from '@elbo/core';
 import { type ConditionInput, type ConditionSpec, conditionRows, isConditionInput } from './condition';
-import { type CvaeConfig, type CvaeConfigInput, cvaeConfigSchema, resolveConditionDim, resolveHiddenDims, resolveInputShape } from './config';
+import { type CvaeConfig, type CvaeConfigInput, cvaeConfigSchema, resolveConditionDim } from './config';
 
 /** Sampling options of a conditional model: the condition may be labels or vectors. */
 export interface CvaeSampleOptions extends Omit<SampleOptions, 'condition'> {
@@ -45,6 +38,7 @@ export interface CvaeSampleOptions extends Omit<SampleOptions, 'condition'> {
  */
 export class Cvae extends LatentVariableModel {
   readonly variant = 'cvae';
+  readonly usesKlWeight = true;
   declare readonly config: CvaeConfig & BaseModelConfig;
   /** How conditions are read (class labels or vectors, and their width). */
   readonly conditionSpec: ConditionSpec;
@@ -52,39 +46,13 @@ export class Cvae extends LatentVariableModel {
   readonly embedding: Dense | null;
 
   constructor(config: CvaeConfig) {
-    const inputShape = resolveInputShape(config);
+    const inputShape = config.inputShape;
     const rng = new Rng(config.seed);
     const init = rng.fork('init');
     const conditionDim = resolveConditionDim(config);
     // What the networks see: the raw condition or its embedding.
     const fedDim = config.conditionEmbedding > 0 ? config.conditionEmbedding : conditionDim;
-    const hiddenDims = resolveHiddenDims(config);
-    const likelihoodOptions: LikelihoodOptions = { logScale: config.likelihoodScale };
-    let encoder: Encoder;
-    let decoder: Decoder;
-    if (config.architecture === 'mlp') {
-      const inputDim = inputShape.reduce((a, b) => a * b, 1);
-      const activation: ActivationName = config.activation ?? 'relu';
-      encoder = new MlpEncoder(inputDim, config.latentDim, init, { hiddenDims, activation, conditionDim: fedDim });
-      decoder = new MlpDecoder(config.latentDim, inputShape, init, {
-        hiddenDims: [...hiddenDims].reverse(),
-        activation,
-        conditionDim: fedDim,
-        likelihood: config.likelihood,
-        likelihoodOptions,
-      });
-    } else {
-      const shape = inputShape as [number, number, number];
-      const options = {
-        hiddenDims,
-        residualBlocks: config.architecture === 'resnet' ? config.residualBlocks : 0,
-        batchNorm: config.batchNorm,
-        activation: config.activation ?? ('leakyRelu' as ActivationName),
-        conditionDim: fedDim,
-      };
-      encoder = new ConvEncoder(shape, config.latentDim, init, options);
-      decoder = new ConvDecoder(config.latentDim, shape, init, { ...options, likelihood: config.likelihood, likelihoodOptions });
-    }
+    const { encoder, decoder } = buildEncoderDecoder({ ...config, conditionDim: fedDim }, init);
     // For one-hot classes a bias-free linear map is exactly a lookup table.
     const embedding = config.conditionEmbedding > 0 ? new Dense(conditionDim, config.conditionEmbedding, init, { bias: config.numClasses === undefined }) : null;
     super(config as CvaeConfig & BaseModelConfig, inputShape, encoder, decoder, new StandardNormalPrior([config.latentDim]), rng);
@@ -195,28 +163,25 @@ export class Cvae extends LatentVariableModel {
   }
 
   /**
-   * -ELBO of a batch in nats per example: reconstruction + beta * kl.
+   * -ELBO of a batch in nats per example through the objective: reconstruction + klWeight * kl.
    * The condition comes from `batch.condition` (labels or rows), else `batch.y` (labels).
-   * Terms: reconstruction (-E_q log p(x|z,c)), kl (KL(q(z|x,c) || N(0, I))), elbo, beta.
+   * Terms: reconstruction (-E_q log p(x|z,c)), kl (KL(q(z|x,c) || N(0, I))), elbo, klWeight (the weight used).
    * @param batch.x [batch, ...inputShape]
    */
   loss(batch: Batch, context: LossContext = {}): LossOutput {
     this.checkInput(batch.x, 'batch.x');
     const given = batch.condition ?? batch.y;
     if (given === undefined) throw new Error('cvae.loss: the batch needs a condition (batch.condition) or labels (batch.y)');
-    return tf.tidy((): LossOutput => {
-      const beta = context.beta ?? this.config.beta;
+    return tf.tidy(() => {
       const condition = this.conditionRows(given, batch.x.shape[0], 'cvae.loss');
-      const { reconstruction, kl } = this.elboParts({ x: batch.x, condition });
-      const elbo = tf.neg(tf.add(reconstruction, kl)) as tf.Scalar;
-      const loss = tf.add(reconstruction, tf.mul(beta, kl)) as tf.Scalar;
-      return { loss, terms: { reconstruction, kl, elbo, beta: tf.scalar(beta) } };
+      return this.elbo({ x: batch.x, condition }, { klWeight: this.klWeightFor(context), step: context.step });
     });
   }
 }
 
 /**
  * Build a conditional VAE from a plain config (validated; defaults filled in).
+ * Validated with the schema `createModel` uses.
  * @example
  * const cvae = createCvae({ inputShape: [784], numClasses: 10, latentDim: 16 });
  */
