@@ -128,7 +128,11 @@ export interface QueueWorkerOptions {
   mnistDir?: string;
   /** Jobs this process trains at once (default 1; each uses the native backend's threads). */
   concurrency?: number;
-  /** A worker that stops renewing its lock (killed, frozen) loses the job after this long (default 60 s). */
+  /**
+   * A worker that stops renewing its lock (killed, frozen) loses the job after this long (default 120 s).
+   * Renewals run on the event loop, so this must exceed the longest synchronous stretch of a job
+   * (evaluation, pictures); a worker whose lock lapses stops that job, and another resumes it.
+   */
   lockMs?: number;
   /** How often workers look for such stalled jobs (default 30 s). */
   stalledMs?: number;
@@ -183,7 +187,7 @@ export function startQueueWorker(options: QueueWorkerOptions): { worker: Worker;
       connection,
       name,
       concurrency: options.concurrency ?? 1,
-      lockDuration: options.lockMs ?? 60_000,
+      lockDuration: options.lockMs ?? 120_000,
       stalledInterval: options.stalledMs ?? 30_000,
       // A job may be handed on a few times (each hand-over resumes from its checkpoint) before it counts as failed.
       maxStalledCount: 5,
