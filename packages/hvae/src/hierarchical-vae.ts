@@ -5,6 +5,7 @@ import {
   DiagonalGaussian,
   type Distribution,
   elboObjective,
+  finalKlWeight,
   type GenerativeModel,
   importanceLogWeights,
   type InterpolateOptions,
@@ -85,7 +86,7 @@ export class HierarchicalVae extends Module implements GenerativeModel {
     this.inputShape = [...c.inputShape];
     this.latentDims = [...c.latentDims];
     this.klSchedule = klWeightSchedule(c.klWeight);
-    this.klWeightFinal = typeof c.klWeight === 'number' ? c.klWeight : c.klWeight.weight;
+    this.klWeightFinal = finalKlWeight(c.klWeight);
     const init = this.rng.fork('init');
     this.bottomUp = this.addModule('bottomUp', new BottomUpPath(c, init));
     this.topDown = this.addModule('topDown', new TopDownPath(c, init));
