@@ -62,10 +62,10 @@ async function recordsOf(jobs: SweepJob[], flags: Flags): Promise<JobRecord[]> {
   });
 }
 
-function report(spec: Parameters<typeof sweepTable>[0], records: JobRecord[], flags: Flags, log: (l: string) => void): void {
+async function report(spec: Parameters<typeof sweepTable>[0], records: JobRecord[], flags: Flags, log: (l: string) => void): Promise<void> {
   const table = sweepTable(spec, records);
   const out = resolve(str(flags, 'out') ?? join(str(flags, 'runs') ?? 'runs', `sweep-${spec.name}`));
-  const files = writeSweepReport(out, table, records);
+  const files = await writeSweepReport(out, spec.name, table, records);
   log(table.markdown);
   log(`wrote ${out}/ (${files.join(', ')})`);
 }
@@ -77,7 +77,7 @@ async function sweepCommand(flags: Flags, rest: string[], log: (line: string) =>
     const { spec, jobs } = await sweepOf(second, flags);
     const records = await recordsOf(jobs, flags);
     if (first === 'status') for (const l of statusLines(records)) log(l);
-    else report(spec, records, flags, log);
+    else await report(spec, records, flags, log);
     return 0;
   }
   if (rest.length > 1) throw new UsageError(`unexpected argument(s) ${rest.slice(1).map((r) => `"${r}"`).join(' ')} for sweep`);
@@ -100,7 +100,7 @@ async function sweepCommand(flags: Flags, rest: string[], log: (line: string) =>
       if (line !== lastLine && !flags['no-progress']) log(line);
       lastLine = line;
       if (left === 0) {
-        report(spec, records, flags, log);
+        await report(spec, records, flags, log);
         return records.some((r) => r.state === 'failed') ? 1 : 0;
       }
       await new Promise((r) => setTimeout(r, 2000));
@@ -126,7 +126,7 @@ async function sweepCommand(flags: Flags, rest: string[], log: (line: string) =>
     },
   });
   log(`sweep ${spec.name}: ${outcome.results.size} done, ${outcome.failed.size} failed, ${outcome.retries} retried tries, ${((performance.now() - started) / 1000).toFixed(1)} s wall`);
-  report(spec, await recordsOf(jobs, { ...flags, queue: undefined }), flags, log);
+  await report(spec, await recordsOf(jobs, { ...flags, queue: undefined }), flags, log);
   return outcome.failed.size > 0 ? 1 : 0;
 }
 

@@ -149,13 +149,13 @@ export function startQueueWorker(options: QueueWorkerOptions): { worker: Worker;
   const connection = connect(options.url);
   const results = connect(options.url);
   const name = `${hostname()}:${process.pid}`;
-  const aborts = new Map<string, AbortController>();
+  const aborts = new Map<string, { abort: AbortController; token?: string }>();
   const worker = new Worker(
     QUEUE_NAME,
-    async (bjob: Job, _token?: string, signal?: AbortSignal) => {
+    async (bjob: Job, token?: string, signal?: AbortSignal) => {
       const job = bjob.data as SweepJob;
       const abort = new AbortController();
-      aborts.set(String(bjob.id), abort);
+      aborts.set(String(bjob.id), { abort, token });
       signal?.addEventListener('abort', () => abort.abort(signal.reason));
       try {
         const result = await runJob(job, {
@@ -193,9 +193,20 @@ export function startQueueWorker(options: QueueWorkerOptions): { worker: Worker;
       maxStalledCount: 5,
     },
   );
-  // Lost the lock (e.g. Redis was away longer than lockMs): another worker may have the job now, so stop training it here.
+  // A renewal failed. If the lock is really gone (it lapsed: the event loop was blocked, or Redis was away
+  // longer than lockMs), another worker may have the job now, so stop training it here; if Redis was
+  // only briefly away and the lock is still ours, go on.
   worker.on('lockRenewalFailed', (ids) => {
-    for (const id of ids) aborts.get(id)?.abort('lock renewal failed');
+    for (const id of ids) {
+      const held = aborts.get(id);
+      if (!held) continue;
+      results
+        .get(`bull:${QUEUE_NAME}:${id}:lock`)
+        .then((owner) => {
+          if (owner !== held.token) held.abort.abort('its queue lock lapsed');
+        })
+        .catch(() => held.abort.abort('its queue lock could not be checked'));
+    }
   });
   worker.on('error', (e) => options.log(`worker ${name}: ${e.message.split('\n')[0]}`));
   return {

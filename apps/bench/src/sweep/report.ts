@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeLinePlot } from '../png';
+import type { TopLevelSpec } from 'vega-lite';
+import { renderChart } from '../charts/render';
 import { type JobProgress, type JobResult, jobDir, readProgress, readResult } from './job';
 import type { SweepJob, SweepSpec } from './spec';
 
@@ -106,24 +107,57 @@ export function sweepTable(spec: Pick<SweepSpec, 'name' | 'description' | 'epoch
   return { markdown: lines.join('\n'), rows, failed };
 }
 
-/** Write table.md, table.json and one chart per metric (mean and mean ± std per grid point) to `outDir`. */
-export function writeSweepReport(outDir: string, table: SweepTable, records: JobRecord[]): string[] {
+/**
+ * The table as a Vega-Lite chart: the first axis on x (log scale for positive numbers spanning
+ * a decade or more, names as categories), one panel per metric, the mean with a ± std error bar,
+ * one colour per value of the other axes.
+ */
+export function sweepChartSpec(title: string, table: SweepTable): TopLevelSpec | undefined {
+  const axisNames = Object.keys(table.rows[0]?.axes ?? {});
+  if (table.rows.length < 2 || axisNames.length === 0) return undefined;
+  const [xName, ...others] = axisNames;
+  const numeric = table.rows.every((r) => r.axes[xName] !== '' && Number.isFinite(Number(r.axes[xName])));
+  const xs = numeric ? table.rows.map((r) => Number(r.axes[xName])) : [];
+  const log = numeric && Math.min(...xs) > 0 && Math.max(...xs) / Math.min(...xs) >= 8;
+  const x = numeric
+    ? { field: 'x', type: 'quantitative', title: xName, scale: log ? { type: 'log' } : { zero: false }, axis: { values: [...new Set(xs)].sort((a, b) => a - b), format: '~g' } }
+    : { field: 'x', type: 'nominal', title: xName, sort: null, axis: { labelAngle: 0 } };
+  const panels = COLUMNS.filter((c) => table.rows.some((r) => r.metrics[c.key])).map((c) => {
+    const values = table.rows
+      .filter((r) => r.metrics[c.key])
+      .map((r) => {
+        const m = r.metrics[c.key];
+        return { x: numeric ? Number(r.axes[xName]) : r.axes[xName], series: others.map((o) => `${o} ${r.axes[o]}`).join(', ') || title, mean: m.mean, lo: m.mean - m.std, hi: m.mean + m.std };
+      });
+    const color = others.length ? { field: 'series', type: 'nominal', title: null } : { value: '#1f77b4' };
+    return {
+      width: 220,
+      height: 180,
+      data: { values },
+      layer: [
+        { mark: { type: 'line', point: { size: 40, filled: true } }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: c.header, scale: { zero: false } }, color } },
+        { mark: { type: 'errorbar', ticks: true }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: c.header }, y2: { field: 'hi' }, color } },
+      ],
+    };
+  });
+  if (panels.length === 0) return undefined;
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: `sweep ${title}: mean ± std over seeds`, hconcat: panels } as unknown as TopLevelSpec;
+}
+
+/** Write table.md, table.json and the chart (chart.png, chart.svg) to `outDir`. */
+export async function writeSweepReport(outDir: string, name: string, table: SweepTable, records: JobRecord[]): Promise<string[]> {
   mkdirSync(outDir, { recursive: true });
   const files = ['table.md', 'table.json'];
-  const charts: string[] = [];
-  for (const c of COLUMNS) {
-    const pts = table.rows.map((r) => r.metrics[c.key]);
-    if (pts.length < 2 || pts.some((p) => p === undefined)) continue;
-    const file = `${c.key}.png`;
-    writeLinePlot(join(outDir, file), [
-      { values: pts.map((p) => p!.mean), color: [31, 119, 180] },
-      { values: pts.map((p) => p!.mean + p!.std), color: [174, 199, 232] },
-      { values: pts.map((p) => p!.mean - p!.std), color: [174, 199, 232] },
-    ]);
-    charts.push(`${c.header} per grid point (${table.rows.map((r) => r.point).join(', ')}; dark: mean, light: ± std): ![${c.key}](${file})`);
-    files.push(file);
+  const spec = sweepChartSpec(name, table);
+  let chartLine = '';
+  if (spec) {
+    const chart = await renderChart(spec);
+    writeFileSync(join(outDir, 'chart.png'), chart.png);
+    writeFileSync(join(outDir, 'chart.svg'), chart.svg);
+    files.push('chart.png', 'chart.svg');
+    chartLine = '\n![mean ± std over seeds per grid point](chart.png)\n';
   }
-  writeFileSync(join(outDir, 'table.md'), `${table.markdown}${charts.length ? `\n${charts.join('\n\n')}\n` : ''}`);
+  writeFileSync(join(outDir, 'table.md'), `${table.markdown}${chartLine}`);
   writeFileSync(join(outDir, 'table.json'), `${JSON.stringify({ rows: table.rows, failed: table.failed, jobs: records.map((r) => ({ id: r.job.id, state: r.state, result: r.result, failure: r.failure })) }, null, 2)}\n`);
   return files;
 }

@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../errors';
 import type { JobResult } from './job';
 import { poolShape } from './pool';
-import { meanStd, sweepTable } from './report';
+import { meanStd, sweepTable, writeSweepReport } from './report';
 import { expandSweep, loadSweepSpec, parseSweepSpec } from './spec';
 
 const base = { variant: 'vae', inputShape: [784], latentDim: 4 };
@@ -95,5 +95,21 @@ describe('sweep report', () => {
     expect(table.markdown).toContain('| 1 | 2 | 101.00 ± 1.41 | 3.00 ± 0.00 | 1,234 |');
     expect(table.markdown).toContain('| 4 | 1 (1 failed) | 90.00 | 3.00 | 1,234 |');
     expect(table.markdown).toContain(`| ${jobs[3].id} | 3 | non-finite loss at step 3 |`);
+  });
+
+  it('writes the table and a mean ± std chart', async () => {
+    const spec = parseSweepSpec({ name: 'c', base, axes: { klWeight: [1, 4, 10] }, seeds: 2 });
+    const jobs = expandSweep(spec);
+    const records = jobs.map((job, i) => ({
+      job,
+      state: 'done',
+      result: { id: job.id, sweep: 'c', point: job.point, axes: job.axes, seed: job.seed, metrics: { negElbo: 100 + i, kl: 10 - i }, parameters: 10, steps: 1, trainSeconds: 1, weightsSha256: 'x', worker: 'w' },
+    }));
+    const dir = mkdtempSync(join(tmpdir(), 'elbo-sweep-report-'));
+    const files = await writeSweepReport(dir, 'c', sweepTable(spec, records), records);
+    expect(files).toEqual(['table.md', 'table.json', 'chart.png', 'chart.svg']);
+    expect(readFileSync(join(dir, 'chart.png')).subarray(1, 4).toString()).toBe('PNG');
+    expect(readFileSync(join(dir, 'chart.svg'), 'utf8')).toContain('test -ELBO (nats)');
+    expect(readFileSync(join(dir, 'table.md'), 'utf8')).toContain('![mean ± std over seeds per grid point](chart.png)');
   });
 });
