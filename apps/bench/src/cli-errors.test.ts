@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -12,6 +12,8 @@ import { internalErrorReport, userErrorLine } from './errors';
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, INIT_CWD: '' } });
 const tmp = () => mkdtempSync(join(tmpdir(), 'elbo-bench-errors-'));
+// The quick model's config (configs/quick.json): a valid config to break one field of.
+const QUICK = JSON.parse(readFileSync(new URL('../configs/quick.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 
 function expectOneLine(r: { status: number | null; stderr: string }, message: RegExp): string {
   expect(r.status, r.stderr).toBe(2);
@@ -46,7 +48,7 @@ describe.runIf(existsSync(cli))('elbo-bench: one line and exit 2 for each kind o
   it('a bad config field, naming the file and the field', () => {
     const dir = tmp();
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ variant: 'vae', latentDim: -2 }));
+    writeFileSync(file, JSON.stringify({ ...QUICK, latentDim: -2 }));
     const line = expectOneLine(run(['train', '--config', file, '--backend', 'cpu', '--runs', dir]), /field "latentDim"/);
     expect(line).toContain(file);
   });
@@ -109,7 +111,7 @@ describe('userErrorLine: the loaders\' errors the bench maps to one line', () =>
     const dir = tmp();
     writeFileSync(join(dir, 'a.png'), 'not a png');
     const line = lineOf(() => loadImageFolder(dir));
-    expect(line).toMatch(/^elbo-bench: .*a\.png.* not a readable PNG.*, fix or remove that file$/);
+    expect(line).toMatch(/^elbo-bench: .*a\.png.* not a readable PNG.*, fix or replace that file$/);
     expect(line).not.toContain('\n');
   });
 

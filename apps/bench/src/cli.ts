@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { type ErrorContext, internalErrorReport, setVerbose, userErrorLine } from './errors';
 import { runCommand } from './commands';
+import { setProgress } from './report-progress';
 
 /** The value of `--name VALUE` or `--name=VALUE` in argv, to say where an error came from. */
 function flagValue(argv: string[], name: string): string | undefined {
@@ -25,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
   setVerbose(verbose);
   const args = argv.filter((a) => a !== '--verbose');
+  setProgress(!args.includes('--no-progress'));
   const ctx: ErrorContext = { config: flagValue(args, 'config'), model: flagValue(args, 'model') ?? flagValue(args, 'resume'), mnistDir: flagValue(args, 'mnist-dir') };
   try {
     return await runCommand(args, (line) => console.log(line));

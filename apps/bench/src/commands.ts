@@ -5,10 +5,11 @@ import { loadModel } from '@elbo/core';
 import { selectBackend } from './backend';
 import { loadBenchData } from './data';
 import { loadVariants } from './discover';
-import { UsageError } from './errors';
+import { backendLine, UsageError } from './errors';
 import { evaluateModel } from './evaluate';
 import { type Flags, intFlag, parseFlags, readJson, runOptions } from './flags';
 import { writeImageGrid } from './png';
+import { evalTable } from './report';
 import { benchConfigFile, runSuite, SUITES } from './suites';
 import { runThroughput } from './throughput';
 import { benchContext, hooksOf, summarize, trainRun } from './train-run';
@@ -97,7 +98,8 @@ function savedModelCommand(kind: 'sample' | 'eval'): CommandRun {
       if (hooks.metrics) result.variant = await hooks.metrics(model, benchContext(data, dirname(out), { seed, epochs: 0, log, training: false }));
       mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-      log(JSON.stringify(result));
+      log(evalTable(result, model.variant));
+      log(`wrote ${out}`);
       return 0;
     } finally {
       model.dispose();
@@ -163,7 +165,7 @@ export async function runCommand(argv: string[], log: (line: string) => void): P
   command.check?.(flags, rest);
   if (command.backend !== false) {
     const backend = await selectBackend(flags.backend ?? 'auto');
-    log(`backend: ${backend.name}${backend.reason ? ` (${backend.reason})` : ''}`);
+    log(backendLine(backend));
   }
   return command.run(flags, rest, log);
 }

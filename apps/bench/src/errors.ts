@@ -95,11 +95,13 @@ export function userErrorLine(e: unknown, ctx: ErrorContext = {}): string | unde
     return join(e.message, at(detail.file ?? ctx.model), 'point --model at a directory written by elbo (runs/<name>/model) or save the model again');
   }
   if (has(DATA_ERRORS) || names.includes('InputError')) {
-    return join(e.message, at(detail.file ?? detail.source), 'replace the file with an intact copy (MNIST: --mnist-dir a folder holding the four IDX files, .gz or not)');
+    const file = detail.file ?? detail.source;
+    const idx = /IDX|-ubyte/.test(`${file ?? ''} ${e.message}`);
+    return join(e.message, at(file), idx ? 'replace the file with an intact copy (MNIST: --mnist-dir a folder holding the four IDX files, .gz or not)' : 'fix or replace that file');
   }
   // The data loaders' messages from before they threw DataFormatError (an older @elbo/datasets).
   if (/is not a readable PNG|labels CSV .* (cannot be read|is malformed|has no rows|needs a header|row \d+ has an empty)/.test(e.message)) {
-    return join(e.message, undefined, 'fix or remove that file');
+    return join(e.message, undefined, 'fix or replace that file');
   }
   if (/is not a readable folder|no \.png files in|neither \S+ nor \S+\.gz is in/.test(e.message)) {
     return join(e.message, undefined, 'check the folder (MNIST: --mnist-dir a folder holding the four IDX files, .gz or not)');

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BatchSource, BenchMetrics, GenerativeModel } from '@elbo/core';
 import { activeUnits, fid, importanceSampledNll, type MnistClassifier, mnistClassifier, modelSamples, mse, ssim } from '@elbo/metrics';
+import { progressBar, samplerWithProgress, withProgress } from './report-progress';
 
 export interface EvalOptions {
   batchSize?: number;
@@ -106,7 +107,9 @@ export async function evaluateModel(model: GenerativeModel, x: tf.Tensor, option
     const m = Math.min(options.nllExamples ?? 1000, x.shape[0]);
     const subset = tf.slice(x, 0, m);
     const subsetC = c ? tf.slice(c, 0, m) : undefined;
-    const r = importanceSampledNll(model, subsetC ? tensorBatches(subset, subsetC, 50) : subset, { samples: options.nllSamples, seed: options.seed ?? 0, batchSize: 50 });
+    const bar = progressBar(`NLL (k=${options.nllSamples})`, m, 'examples');
+    const r = importanceSampledNll(model, withProgress(subsetC ? tensorBatches(subset, subsetC, 50) : subset, bar, 50), { samples: options.nllSamples, seed: options.seed ?? 0, batchSize: 50 });
+    bar.finish(`NLL (k=${options.nllSamples}, ${m} examples): ${r.nll.toFixed(2)} nats`);
     tf.dispose([subset, subsetC].filter((t): t is tf.Tensor => t !== undefined));
     result.nll = r.nll;
     result.nllBitsPerDim = r.bitsPerDim;
@@ -114,8 +117,10 @@ export async function evaluateModel(model: GenerativeModel, x: tf.Tensor, option
   if ((options.fidSamples ?? 0) > 0) {
     const extractor = await sharedClassifier();
     const real = images(x);
-    const generated = modelSamples(model, options.fidSamples!, 250, (n: number) => tf.tidy(() => images(model.sample(n))));
+    const bar = progressBar('FID samples', options.fidSamples!, 'samples');
+    const generated = modelSamples(model, options.fidSamples!, 250, samplerWithProgress((n: number) => tf.tidy(() => images(model.sample(n))), bar));
     result.fid = fid(real, generated, { extractor });
+    bar.finish(`FID (${options.fidSamples} samples): ${result.fid.toFixed(2)}`);
     real.dispose();
   }
   return result;

@@ -26,7 +26,7 @@ function stubs(): string {
 function run(installed: string[], uid: number, args: string[] = []) {
   const dir = stubs();
   const log = join(dir, 'apt.log');
-  const env = { ...process.env, PATH: `${dir}:${process.env.PATH}`, STUB_INSTALLED: installed.join(' '), STUB_UID: String(uid), STUB_LOG: log };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dir}:${process.env.PATH}`, STUB_INSTALLED: installed.join(' '), STUB_UID: String(uid), STUB_LOG: log };
   delete env.ELBO_CHROMIUM;
   delete env.ELBO_SKIP_SETUP;
   const r = spawnSync('bash', [script, ...args], { encoding: 'utf8', env });

@@ -5,8 +5,11 @@ import { fit, getVariant, Rng } from '@elbo/core';
 import { ArrayBatchSource, DSprites } from '@elbo/datasets';
 import { migOfModel, sapOfModel } from '@elbo/metrics';
 import { loadVariants } from './discover';
+import { archSuiteChart, betaSuiteChart, latentSuiteChart } from './charts/suite-charts';
 import { UsageError } from './errors';
 import { type Flags, intFlag, listFlag, runOptions } from './flags';
+import { writeSuiteReport } from './report';
+import { suiteProgress } from './report-progress';
 import { benchPlan, buildModel, hooksOf, type RunReport, summarize, trainRun } from './train-run';
 
 type SuiteFn = (flags: Flags, log: (line: string) => void) => Promise<number>;
@@ -28,8 +31,10 @@ function suiteOptions(flags: Flags, name: string, log: (l: string) => void) {
   return runOptions(flags, { name, epochs: 5, trainLimit: undefined }, log);
 }
 
+const suiteDir = (flags: Flags, suite: string) => join(flags.runs ?? 'runs', `suite-${suite}`);
+
 function writeTable(flags: Flags, suite: string, header: string[], rows: string[][], extra: unknown): string {
-  const dir = join(flags.runs ?? 'runs', `suite-${suite}`);
+  const dir = suiteDir(flags, suite);
   mkdirSync(dir, { recursive: true });
   const md = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
   writeFileSync(join(dir, 'table.md'), `# suite ${suite}\n\n${md}\n`);
@@ -41,8 +46,9 @@ const f = (v: number | undefined, d = 2) => (v === undefined || !Number.isFinite
 
 async function rowsOf(configs: Array<[string, Config]>, suite: string, flags: Flags, log: (l: string) => void): Promise<RunReport[]> {
   const out: RunReport[] = [];
-  for (const [label, config] of configs) {
-    log(`== ${suite}: ${label}`);
+  const progress = suiteProgress(suite, configs.length);
+  for (const [i, [label, config]] of configs.entries()) {
+    log(`== ${progress(i, label)}`);
     const opts = suiteOptions(flags, `suite-${suite}/${label}`, log);
     opts.evaluation.fidSamples = intFlag(flags, 'fid-samples', 5000);
     const r = await trainRun({ seed: intFlag(flags, 'seed', 0), ...config }, opts);
@@ -121,7 +127,15 @@ export const SUITES: Record<string, SuiteFn> = {
       rows.push([s.compare.label, 'n/a', 'n/a', f(c.mig, 3), f(c.sap, 3), 'n/a']);
       compared = { ...s.compare, ...c };
     }
-    log(writeTable(flags, 'beta', ['KL weight', 'recon MSE', 'KL (nats)', 'MIG (dSprites)', 'SAP (dSprites)', 'FID (MNIST clf)'], rows, { reports, disentanglement: dis, compared }));
+    const table = writeTable(flags, 'beta', ['KL weight', 'recon MSE', 'KL (nats)', 'MIG (dSprites)', 'SAP (dSprites)', 'FID (MNIST clf)'], rows, { reports, disentanglement: dis, compared });
+    log(table);
+    const chartRows = reports.map((r, i) => ({ beta: weights[i], mse: r.evaluation.reconstructionMse, kl: r.evaluation.terms.kl, mig: dis[i].mig, fid: r.evaluation.fid, model: 'beta-VAE' }));
+    if (s.compare && compared) {
+      // The compared model sits at its own weight (its config's KL or TC weight), MIG only.
+      const at = Number(s.compare.config.tcWeight ?? s.compare.config.klWeight ?? s.compare.config.beta);
+      chartRows.push({ beta: at, mig: (compared as { mig: number }).mig, model: s.compare.label } as (typeof chartRows)[number]);
+    }
+    await writeSuiteReport(suiteDir(flags, 'beta'), betaSuiteChart(chartRows), table);
     return 0;
   },
   /** MLP 2-layer, MLP 4-layer, conv, residual: parameters, FID, time. */
@@ -130,7 +144,10 @@ export const SUITES: Record<string, SuiteFn> = {
     const configs = benchConfigFile<SuiteConfigs>('suites.json').arch.rows;
     const reports = await rowsOf(configs, 'arch', flags, log);
     const rows = reports.map((r, i) => [configs[i][0], String(r.config.latentDim), r.parameters.toLocaleString('en-US'), f(-(r.evaluation.terms.elbo ?? Number.NaN)), f(r.evaluation.fid), f(r.trainSeconds, 0), f(r.samplesPerSecond, 0)]);
-    log(writeTable(flags, 'arch', ['architecture', 'latent', 'parameters', 'test -ELBO', 'FID (MNIST clf)', 'train s', 'samples/s'], rows, reports));
+    const table = writeTable(flags, 'arch', ['architecture', 'latent', 'parameters', 'test -ELBO', 'FID (MNIST clf)', 'train s', 'samples/s'], rows, reports);
+    log(table);
+    const chartRows = reports.map((r, i) => ({ architecture: configs[i][0], fid: r.evaluation.fid, parameters: r.parameters, negElbo: -(r.evaluation.terms.elbo ?? Number.NaN) }));
+    await writeSuiteReport(suiteDir(flags, 'arch'), archSuiteChart(chartRows), table);
     return 0;
   },
   /** Latent size 10 / 20 / 50 / 128. */
@@ -138,7 +155,10 @@ export const SUITES: Record<string, SuiteFn> = {
     const s = benchConfigFile<SuiteConfigs>('suites.json').latent;
     const reports = await rowsOf(s.latentDims.map((d) => [`latent-${d}`, { ...s.mnist, latentDim: d }]), 'latent', flags, log);
     const rows = reports.map((r, i) => [String(s.latentDims[i]), f(-(r.evaluation.terms.elbo ?? Number.NaN)), f(r.evaluation.reconstructionMse, 4), f(r.evaluation.fid), String(r.evaluation.activeUnits ?? 'n/a')]);
-    log(writeTable(flags, 'latent', ['latent dim', 'test -ELBO', 'recon MSE', 'FID (MNIST clf)', 'active units'], rows, reports));
+    const table = writeTable(flags, 'latent', ['latent dim', 'test -ELBO', 'recon MSE', 'FID (MNIST clf)', 'active units'], rows, reports);
+    log(table);
+    const chartRows = reports.map((r, i) => ({ latentDim: s.latentDims[i], negElbo: -(r.evaluation.terms.elbo ?? Number.NaN), fid: r.evaluation.fid, activeUnits: r.evaluation.activeUnits }));
+    await writeSuiteReport(suiteDir(flags, 'latent'), latentSuiteChart(chartRows), table);
     return 0;
   },
   /**

@@ -18,7 +18,8 @@ import { loadMnist } from '@elbo/datasets';
 import { type MnistBenchData, loadBenchData } from './data';
 import { loadVariants } from './discover';
 import { benchMetrics, type EvalOptions, type EvalResult, evaluateModel } from './evaluate';
-import { writeImageGrid, writeLinePlot } from './png';
+import { writeImageGrid } from './png';
+import { writeRunReport } from './report';
 
 export interface TrainRunOptions {
   /** Run name: results go to `<runsDir>/<name>/`. */
@@ -211,10 +212,9 @@ export async function trainRun(config: unknown, options: TrainRunOptions): Promi
       evaluation,
       files,
     };
-    const curve = writeLinePlot(join(dir, 'loss-curve.png'), [{ values: history.map((h) => h.train.loss), color: [31, 119, 180] }]);
-    files.push('loss-curve.png');
+    // Loss curves (SVG, PNG), report.md and a self-contained report.html.
+    files.push(...(await writeRunReport(dir, report)));
     writeFileSync(join(dir, 'metrics.json'), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(join(dir, 'report.md'), markdownReport(report, curve));
     return report;
   } finally {
     model.dispose();
@@ -261,43 +261,4 @@ export function writePictures(model: GenerativeModel, x: tf.Tensor, dir: string,
     grid('traversals.png', () => tf.concat(Array.from({ length: dims }, (_, d) => (condition ? traverse.call(model, d, values, undefined, c(0, 1)) : traverse.call(model, d, values)))), 9);
   }
   return files;
-}
-
-const fmt = (v: number | undefined, digits = 2) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits));
-
-function markdownReport(r: RunReport, curve: { min: number; max: number }): string {
-  const e = r.evaluation;
-  const rows: Array<[string, string]> = [
-    ['test -ELBO (nats/example)', fmt(e.terms.elbo !== undefined ? -e.terms.elbo : undefined)],
-    ['test loss (as trained)', fmt(e.terms.loss)],
-    ['reconstruction term (nats)', fmt(e.terms.reconstruction)],
-    ['KL (nats)', fmt(e.terms.kl)],
-    ['reconstruction MSE (per pixel)', fmt(e.reconstructionMse, 5)],
-    ['reconstruction SSIM', fmt(e.reconstructionSsim, 4)],
-    ['active units', e.activeUnits === undefined ? 'n/a' : String(e.activeUnits)],
-    ['NLL (importance sampled, nats)', fmt(e.nll)],
-    ['FID (MNIST classifier)', fmt(e.fid)],
-    ['train samples/s', fmt(r.samplesPerSecond, 0)],
-    ['backend', r.backend],
-    ['parameters', r.parameters.toLocaleString('en-US')],
-    ...Object.entries(e.variant ?? {}).map(([k, v]): [string, string] => [`${r.variant}: ${k}`, fmt(v, 4)]),
-  ];
-  return [
-    `# ${r.name}`,
-    '',
-    `Variant \`${r.variant}\`, ${r.epochs} epoch(s), ${r.steps} steps, ${r.trainSeconds.toFixed(1)} s of training.`,
-    '',
-    '| metric | value |',
-    '|---|---|',
-    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
-    '',
-    `Loss per epoch (train, ${fmt(curve.min)} to ${fmt(curve.max)} nats): ![loss](loss-curve.png)`,
-    '',
-    ...r.files.filter((f) => f !== 'loss-curve.png').map((f) => `![${f}](${f})`),
-    '',
-    '```json',
-    JSON.stringify(r.config, null, 2),
-    '```',
-    '',
-  ].join('\n');
 }

@@ -97,8 +97,12 @@ export function lossCurveSpec(input: { steps: StepRecord[]; epochs: EpochRecord[
   const steps = downsample(input.steps.filter((s) => Number.isFinite(s.step)), input.maxPoints ?? 600);
   const { epochs } = input;
   const terms = lossTerms(input.steps, epochs);
+  // The legend lists only the series there are (no validation entry for a run without a validation set).
+  const present = SERIES.filter((_, i) => (i === 0 ? steps.length > 0 : i === 1 ? epochs.length > 0 : epochs.some((e) => e.validation)));
+  const colours = { [SERIES[0]]: '#9ecae1', [SERIES[1]]: '#1f77b4', [SERIES[2]]: '#ff7f0e' };
+  const dashes = { [SERIES[0]]: [1, 0], [SERIES[1]]: [1, 0], [SERIES[2]]: [5, 3] };
   const panels = terms.map((term) => {
-    const values: typeof rows = [];
+    const values: Array<{ step: number; value: number; series: string }> = [];
     const push = (step: number, value: number | undefined, series: string) => {
       if (typeof value === 'number' && Number.isFinite(value)) values.push({ step, value, series });
     };
@@ -110,10 +114,10 @@ export function lossCurveSpec(input: { steps: StepRecord[]; epochs: EpochRecord[
       push(e.step, e.validation?.[term], SERIES[2]);
     });
     const encoding = {
-      x: { field: 'step', type: 'quantitative', title: 'step (dotted lines: epoch ends)', axis: { format: '~s' } },
+      x: { field: 'step', type: 'quantitative', title: 'step (dotted lines: epoch ends)', scale: { nice: false }, axis: { format: '~s' } },
       y: { field: 'value', type: 'quantitative', title: 'nats', scale: { zero: false } },
-      color: { field: 'series', type: 'nominal', title: null, scale: { domain: [...SERIES], range: ['#9ecae1', '#1f77b4', '#ff7f0e'] } },
-      strokeDash: { field: 'series', type: 'nominal', title: null, scale: { domain: [...SERIES], range: [[1, 0], [1, 0], [5, 3]] } },
+      color: { field: 'series', type: 'nominal', title: null, scale: { domain: present, range: present.map((p) => colours[p]) } },
+      strokeDash: { field: 'series', type: 'nominal', title: null, scale: { domain: present, range: present.map((p) => dashes[p]) } },
     };
     return {
       width: 560,
@@ -123,7 +127,7 @@ export function lossCurveSpec(input: { steps: StepRecord[]; epochs: EpochRecord[
         {
           data: { values: epochs.map((e) => ({ step: e.step, label: `epoch ${e.epoch + 1}` })) },
           mark: { type: 'rule', color: '#cccccc', strokeDash: [2, 2] },
-          encoding: { x: { field: 'step', type: 'quantitative' } },
+          encoding: { x: { field: 'step', type: 'quantitative', scale: { nice: false } } },
         },
         {
           data: { values },
@@ -151,7 +155,7 @@ export function lossCurveSpec(input: { steps: StepRecord[]; epochs: EpochRecord[
           data: { values: weights },
           mark: { type: 'line', color: '#2ca02c', strokeWidth: 1.5 },
           encoding: {
-            x: { field: 'step', type: 'quantitative', title: 'step', axis: { format: '~s' } },
+            x: { field: 'step', type: 'quantitative', title: 'step', scale: { nice: false }, axis: { format: '~s' } },
             y: { field: 'klWeight', type: 'quantitative', title: 'KL weight', scale: { domainMin: 0 } },
           },
         },
