@@ -146,7 +146,7 @@ ${lines.join('\n')}
 common options:
   --epochs N  --batch-size N  --lr X  --train-limit N  --test-limit N  --seed N
   --backend auto|native|cpu|wasm|tensorflow  --runs DIR (default runs)  --name NAME  --mnist-dir DIR
-  --nll-samples K  --fid-samples N  --no-progress
+  --nll-samples K  --fid-samples N  --no-progress  --verbose (stack traces, why a backend was skipped)
 throughput options: --backends LIST  --reference pytorch  --steps N (timed, default 20)  --warmup N (untimed, default 10)`;
 }
 

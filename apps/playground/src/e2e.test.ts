@@ -110,7 +110,7 @@ describe('playground in headless chromium', () => {
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(
-        `the browser test needs chromium at ${CHROMIUM} (Debian: apt-get install -y chromium; .ci/run installs it) or ELBO_CHROMIUM=/path/to/chromium`,
+        `the browser test needs chromium at ${CHROMIUM} (Debian: apt-get install -y chromium; pnpm test installs it through scripts/setup-test-env.sh) or ELBO_CHROMIUM=/path/to/chromium`,
       );
     }
     if (!existsSync(join(distDir, 'index.html'))) {
