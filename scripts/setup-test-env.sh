@@ -43,7 +43,7 @@ if $dry_run; then
   exit 0
 fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "setup-test-env: the tests need ${missing[*]}; install them (Debian: sudo apt-get install -y ${missing[*]}) and run again" >&2
+  echo "setup-test-env: the tests need ${missing[*]}; install them (Debian: sudo apt-get install -y ${missing[*]}) and run again, or set ELBO_SKIP_SETUP=1 to run without them" >&2
   exit 1
 fi
 echo "setup-test-env: installing ${missing[*]} (apt-get)"

@@ -63,7 +63,7 @@ describe('scripts/setup-test-env.sh', () => {
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toBe(
-      'setup-test-env: the tests need chromium libegl-mesa0 libgl1-mesa-dri redis-server; install them (Debian: sudo apt-get install -y chromium libegl-mesa0 libgl1-mesa-dri redis-server) and run again',
+      'setup-test-env: the tests need chromium libegl-mesa0 libgl1-mesa-dri redis-server; install them (Debian: sudo apt-get install -y chromium libegl-mesa0 libgl1-mesa-dri redis-server) and run again, or set ELBO_SKIP_SETUP=1 to run without them',
     );
   });
 
