@@ -4,9 +4,10 @@
  *
  * Writes packages/<name>: a working plain-VAE skeleton of a new variant that
  * builds and passes its tests untouched (package.json with the exports map,
- * peer deps and sideEffects; tsup / vitest / tsconfig; a zod config schema, a
- * model built from @elbo/core's blocks whose loss is @elbo/losses' `elbo`,
- * the registration in index.ts, the shared conformance test) and a changeset.
+ * peer deps and sideEffects; tsup / vitest / tsconfig; a config schema that
+ * extends core's base model config, a model built from @elbo/core's blocks
+ * whose loss goes through core's objective, the registration in index.ts, the
+ * shared conformance test) and a changeset.
  * Then: `pnpm install` (links the new workspace package) and edit the model.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -97,29 +98,28 @@ export default defineConfig({
   },
 });
 `;
-  files[`${base}/src/config.ts`] = `import { configFields, LIKELIHOODS, z } from '@elbo/core';
+  files[`${base}/src/config.ts`] = `import { baseModelConfigSchema, refineBaseConfig, withRenamedFields, z } from '@elbo/core';
 
 /**
- * Config of the ${name} variant, as plain JSON (validated by createModel; the
- * error names the bad field).
+ * Config of the ${name} variant, as plain JSON: core's base model config
+ * (inputShape, architecture, latentDim, hiddenDims = MLP widths, convChannels,
+ * batchNorm, activation, likelihood, likelihoodScale, klWeight, seed) plus the
+ * variant's own fields. createModel and create${Pascal} validate with this
+ * schema; the error names the bad field, and old names (beta, hiddenDim, ...)
+ * name the field that replaced them.
  *
  * @example
- * { variant: '${name}', inputDim: 784, hiddenDims: [256], latentDim: 10 }
+ * { variant: '${name}', inputShape: [784], hiddenDims: [256], latentDim: 10 }
  */
-export const ${camel}ConfigSchema = z
-  .object({
-    variant: z.literal('${name}'),
-    seed: configFields.seed(),
-    latentDim: configFields.positiveInt(),
-    /** KL weight. */
-    beta: configFields.beta(),
-    /** Size of one flattened example. */
-    inputDim: configFields.positiveInt(),
-    /** Hidden widths of the encoder (the decoder mirrors them). */
-    hiddenDims: z.array(configFields.positiveInt()).min(1).default([256]),
-    likelihood: z.enum(LIKELIHOODS).default('bernoulli'),
-  })
-  .strict();
+export const ${camel}ConfigSchema = withRenamedFields(
+  baseModelConfigSchema
+    .extend({
+      variant: z.literal('${name}'),
+      // The variant's own fields go here, e.g. a weight: configFields.weight(1).
+    })
+    .strict()
+    .superRefine(refineBaseConfig),
+);
 
 export type ${Pascal}ConfigInput = z.input<typeof ${camel}ConfigSchema>;
 export type ${Pascal}Config = z.output<typeof ${camel}ConfigSchema>;
@@ -127,61 +127,50 @@ export type ${Pascal}Config = z.output<typeof ${camel}ConfigSchema>;
   files[`${base}/src/${name}.ts`] = `import {
   type Batch,
   type BaseModelConfig,
+  buildEncoderDecoder,
   LatentVariableModel,
   type LossContext,
   type LossOutput,
-  MlpDecoder,
-  MlpEncoder,
   Rng,
   StandardNormalPrior,
   validateConfig,
 } from '@elbo/core';
-import { elbo } from '@elbo/losses';
 import { type ${Pascal}Config, type ${Pascal}ConfigInput, ${camel}ConfigSchema } from './config';
 
 /**
- * The ${name} variant. The scaffold starts it as a plain VAE (MLP encoder and
- * decoder from @elbo/core, loss = -ELBO from @elbo/losses): replace the loss
- * (and the networks) with the variant's own.
+ * The ${name} variant. The scaffold starts it as a plain VAE (MLP, conv or
+ * resnet networks from @elbo/core, loss = -ELBO through core's objective):
+ * replace the loss (and the networks) with the variant's own, stated through
+ * \`elboObjective\` (see @elbo/losses).
  */
 export class ${Pascal} extends LatentVariableModel {
   readonly variant = '${name}';
+  /** The loss has a KL term that LossContext.klWeight (fit's klWeight option) scales. */
+  readonly usesKlWeight = true;
   declare readonly config: ${Pascal}Config & BaseModelConfig;
 
   constructor(config: ${Pascal}Config) {
     const rng = new Rng(config.seed);
     const init = rng.fork('init');
-    const encoder = new MlpEncoder(config.inputDim, config.latentDim, init, { hiddenDims: config.hiddenDims, activation: 'relu' });
-    const decoder = new MlpDecoder(config.latentDim, [config.inputDim], init, {
-      hiddenDims: [...config.hiddenDims].reverse(),
-      activation: 'relu',
-      likelihood: config.likelihood,
-    });
+    const { encoder, decoder } = buildEncoderDecoder(config, init);
     // Noise draws get their own stream, so initialisation does not depend on how much was sampled.
-    super(config as ${Pascal}Config & BaseModelConfig, [config.inputDim], encoder, decoder, new StandardNormalPrior([config.latentDim]), rng.fork('noise'));
+    super(config as ${Pascal}Config & BaseModelConfig, config.inputShape, encoder, decoder, new StandardNormalPrior([config.latentDim]), rng.fork('noise'));
   }
 
   /**
-   * -ELBO for a batch in nats per example, with terms reconstruction, kl and elbo.
-   * @param batch.x [batch, inputDim]
+   * -ELBO for a batch in nats per example: reconstruction + klWeight * kl,
+   * with terms reconstruction, kl, elbo and klWeight (the weight used).
+   * @param batch.x [batch, ...inputShape]
    */
   loss(batch: Batch, context: LossContext = {}): LossOutput {
-    this.checkInput(batch.x, 'batch.x');
-    return elbo(
-      batch.x,
-      (x) => this.encoder.forward(x),
-      (z) => this.decoder.forward(z),
-      this.prior,
-      this.rng,
-      { beta: context.beta ?? this.config.beta },
-    );
+    return this.elbo(batch, { klWeight: this.klWeightFor(context), step: context.step });
   }
 }
 
 /**
- * Build a ${name} model from a plain config (validated; defaults filled in).
+ * Build a ${name} model from a plain config, validated with the schema createModel uses (defaults filled in).
  * @example
- * const model = create${Pascal}({ inputDim: 784, hiddenDims: [256], latentDim: 10 });
+ * const model = create${Pascal}({ inputShape: [784], hiddenDims: [256], latentDim: 10 });
  */
 export function create${Pascal}(config: Omit<${Pascal}ConfigInput, 'variant'> & { variant?: '${name}' }): ${Pascal} {
   return new ${Pascal}(validateConfig(${camel}ConfigSchema, { variant: '${name}', ...config }, '${name} config'));
@@ -207,17 +196,18 @@ registerVariant('${name}', {
 import { describeVariant } from '@elbo/core/testing';
 import './index';
 
-// The shared variant suite: builds, shapes, named finite loss terms, learning, save/load, seeds, bad configs, leaks.
+// The shared variant suite: builds, shapes, named finite loss terms, the KL weight, learning,
+// save/load, seeds, bad configs and old field names, leaks.
 describeVariant(
   '${name}',
   createModel,
-  [{ label: 'small mlp', config: { variant: '${name}', seed: 1, inputDim: 12, hiddenDims: [16], latentDim: 3 } }],
+  [{ label: 'small mlp', config: { variant: '${name}', seed: 1, inputShape: [12], hiddenDims: [16], latentDim: 3 } }],
   {
-    expectedTerms: ['reconstruction', 'kl', 'elbo'],
+    expectedTerms: ['reconstruction', 'kl', 'elbo', 'klWeight'],
     badConfigs: [
-      { config: { variant: '${name}', inputDim: 12, latentDim: 0 }, message: /field "latentDim"/ },
-      { config: { variant: '${name}', latentDim: 2 }, message: /field "inputDim"/ },
-      { config: { variant: '${name}', inputDim: 12, latentDim: 2, likelihood: 'poisson' }, message: /field "likelihood" must be one of/ },
+      { config: { variant: '${name}', inputShape: [12], latentDim: 0 }, message: /field "latentDim"/ },
+      { config: { variant: '${name}', latentDim: 2 }, message: /field "inputShape"/ },
+      { config: { variant: '${name}', inputShape: [12], latentDim: 2, likelihood: 'poisson' }, message: /field "likelihood" must be one of/ },
     ],
   },
 );

@@ -1,8 +1,8 @@
 /**
  * Pure exports of @elbo/core (no side effects). `index.ts` adds the tfjs
- * setup (gradients, chained ops, cpu backend). Only `index` is a package entry:
- * a second bundled entry would carry its own copies of the classes and break
- * `instanceof` (e.g. the KL registry) for code that mixed the two.
+ * setup (gradients, chained ops, cpu backend). The `./testing` entry imports
+ * this package by name (kept external in its bundle), so both entries share
+ * one copy of every class and of the registries.
  */
 export * from './errors';
 export * from './rng';

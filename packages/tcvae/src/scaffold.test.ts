@@ -78,6 +78,6 @@ describe('create-variant scaffold', () => {
     run(bin('tsup'), []);
     for (const f of ['index.js', 'index.cjs', 'index.d.ts', 'index.d.cts', 'base.js', 'base.d.ts']) expect(existsSync(join(pkgDir, 'dist', f)), f).toBe(true);
     const out = run(bin('vitest'), ['run']);
-    expect(out).toMatch(/Tests\s+10 passed \(10\)/);
+    expect(out).toMatch(/Tests\s+13 passed \(13\)/);
   }, 180_000);
 });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createModel, Rng } from '@elbo/core';
+import { ConfigError, createModel, Rng } from '@elbo/core';
 import { createTcvae, klDecomposition, mwsLogDensities } from './index';
 
 let before = 0;
@@ -136,14 +136,15 @@ describe('minibatch-weighted sampling estimator', () => {
 describe('beta-TCVAE loss', () => {
   const x = () => tf.randomUniform([16, 12], 0, 1, 'float32', 3);
 
-  it('is reconstruction + alpha mi + beta tc + gamma dimKl; mi + tc + dimKl is the Monte-Carlo KL; elbo = -(reconstruction + kl)', () => {
-    const m = createTcvae({ inputDim: 12, hiddenDim: 16, latentDim: 3, alpha: 0.5, beta: 6, gamma: 2, datasetSize: 500, seed: 4 });
+  it('is reconstruction + klWeight (miWeight mi + tcWeight tc + dimKlWeight dimKl); mi + tc + dimKl is the Monte-Carlo KL; elbo = -(reconstruction + kl)', () => {
+    const m = createTcvae({ inputShape: [12], hiddenDims: [16, 16], latentDim: 3, miWeight: 0.5, tcWeight: 6, dimKlWeight: 2, datasetSize: 500, seed: 4 });
     const xs = x();
     const t = tf.tidy(() => {
       const out = m.loss({ x: xs });
       return { loss: out.loss.dataSync()[0], ...Object.fromEntries(Object.entries(out.terms).map(([k, v]) => [k, v.dataSync()[0]])) } as Record<string, number>;
     });
-    expect(Object.keys(t).sort()).toEqual(['beta', 'dimKl', 'elbo', 'kl', 'loss', 'mi', 'reconstruction', 'tc']);
+    expect(Object.keys(t).sort()).toEqual(['dimKl', 'elbo', 'kl', 'klWeight', 'loss', 'mi', 'reconstruction', 'tc']);
+    expect(t.klWeight).toBe(1);
     expect(t.loss).toBeCloseTo(t.reconstruction + 0.5 * t.mi + 6 * t.tc + 2 * t.dimKl, 3);
     expect(t.elbo).toBeCloseTo(-(t.reconstruction + t.kl), 3);
     // The decomposition is of log q(z|x) - log p(z) at the drawn z: recompute it by hand from the same draw.
@@ -158,14 +159,21 @@ describe('beta-TCVAE loss', () => {
       return { lp, sum: out.terms.mi.dataSync()[0] + out.terms.tc.dataSync()[0] + out.terms.dimKl.dataSync()[0] };
     });
     expect(mc.sum).toBeCloseTo(mc.lp, 3);
-    // The trainer's beta (a schedule) overrides the config's.
-    expect(tf.tidy(() => m.loss({ x: xs }, { beta: 1 }).terms.beta.dataSync()[0])).toBe(1);
+    // The trainer's klWeight (a schedule) overrides the config's and scales the whole decomposition, TC included.
+    m.rng.setState(rngState);
+    const half = tf.tidy(() => {
+      const out = m.loss({ x: xs }, { klWeight: 0.5 });
+      const v = (k: string) => out.terms[k].dataSync()[0];
+      return { loss: out.loss.dataSync()[0], w: v('klWeight'), expected: v('reconstruction') + 0.5 * (0.5 * v('mi') + 6 * v('tc') + 2 * v('dimKl')) };
+    });
+    expect(half.w).toBe(0.5);
+    expect(half.loss).toBeCloseTo(half.expected, 3);
     xs.dispose();
     m.dispose();
   });
 
-  it('with alpha = beta = gamma = 1 the objective is the -ELBO with a Monte-Carlo KL (same expectation as the VAE loss)', () => {
-    const m = createModel({ variant: 'tcvae', inputDim: 12, hiddenDim: 16, latentDim: 3, beta: 1, datasetSize: 100, seed: 2 });
+  it('with every weight 1 the objective is the -ELBO with a Monte-Carlo KL (same expectation as the VAE loss)', () => {
+    const m = createModel({ variant: 'tcvae', inputShape: [12], hiddenDims: [16, 16], latentDim: 3, tcWeight: 1, datasetSize: 100, seed: 2 });
     const xs = x();
     const t = tf.tidy(() => {
       const out = m.loss({ x: xs });
@@ -178,7 +186,7 @@ describe('beta-TCVAE loss', () => {
   });
 
   it('training on a fixed batch lowers the loss and the total correlation term stays finite', () => {
-    const m = createTcvae({ inputDim: 12, hiddenDim: 32, latentDim: 4, beta: 6, datasetSize: 200, seed: 7 });
+    const m = createTcvae({ inputShape: [12], hiddenDims: [32, 32], latentDim: 4, tcWeight: 6, datasetSize: 200, seed: 7 });
     const xs = x();
     const noise = m.rng.getState();
     const value = () =>
@@ -196,5 +204,20 @@ describe('beta-TCVAE loss', () => {
     m.dispose();
     expect(last, `loss ${first} -> ${last}`).toBeLessThan(first);
     expect(Number.isFinite(tc)).toBe(true);
+  });
+});
+
+describe('tcvae config', () => {
+  it.each([
+    [{ beta: 6 }, /field "beta" was renamed: use "tcWeight"/],
+    [{ alpha: 1 }, /field "alpha" was renamed: use "miWeight"/],
+    [{ gamma: 1 }, /field "gamma" was renamed: use "dimKlWeight"/],
+    [{ hiddenDim: 16 }, /field "hiddenDim" was renamed: use "hiddenDims"/],
+    [{ tcWeight: -1 }, /field "tcWeight"/],
+  ])('rejects %j naming the field, through createModel and createTcvae alike', (extra, message) => {
+    const config = { inputShape: [12], latentDim: 2, datasetSize: 10, ...extra };
+    expect(() => createModel({ variant: 'tcvae', ...config })).toThrow(ConfigError);
+    expect(() => createModel({ variant: 'tcvae', ...config })).toThrow(message);
+    expect(() => createTcvae(config as never)).toThrow(message);
   });
 });

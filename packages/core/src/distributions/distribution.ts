@@ -54,7 +54,7 @@ export function klElementwise(p: Distribution, q: Distribution): tf.Tensor {
   if (!entry) {
     throw new Error(
       `No analytic KL registered for ${p.constructor.name} || ${q.constructor.name}; ` +
-        'klPerDimension(q, p, { z }) estimates it by Monte Carlo at a draw z, monteCarloKl with fresh draws.',
+        'use a Monte-Carlo estimate: klPerDimension(q, p, { z }) at a draw z, or monteCarloKl with fresh draws.',
     );
   }
   return tf.tidy(() => entry.fn(p, q));

@@ -1,13 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activeBackendName, setPrefersPortableConvGrad, usePortableConvGrad } from '../backends/portable-grads';
-import { useBackend } from '../backends/use-backend';
-import { Conv2d, ConvTranspose2d } from '../nn/conv';
-import { Dense } from '../nn/dense';
-import { Rng } from '../rng';
-import { createModel } from '../registry';
-import { fit } from '../train/fit';
-import { Adam } from '../train/optimizers';
+import { activeBackendName, Adam, Conv2d, ConvTranspose2d, createModel, Dense, fit, Rng, setPrefersPortableConvGrad, usePortableConvGrad, useBackend } from '@elbo/core';
 import { arrayBatchSource, registerTinyVae, syntheticData } from './tiny-model';
 
 /**

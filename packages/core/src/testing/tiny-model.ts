@@ -1,10 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { LatentVariableModel } from '../blocks/latent-model';
-import { MlpDecoder, MlpEncoder } from '../blocks/networks';
-import { type Batch, type BaseModelConfig, type BatchSource, type LossContext, type LossOutput, StandardNormalPrior } from '../model';
-import { configFields, getVariant, registerVariant } from '../registry';
-import { Rng } from '../rng';
+import {
+  type Batch,
+  type BaseModelConfig,
+  type BatchSource,
+  configFields,
+  getVariant,
+  LatentVariableModel,
+  type LossContext,
+  type LossOutput,
+  MlpDecoder,
+  MlpEncoder,
+  registerVariant,
+  Rng,
+  StandardNormalPrior,
+} from '@elbo/core';
 
 /**
  * A tiny Gaussian MLP VAE for tests of the trainer, checkpoints and backends

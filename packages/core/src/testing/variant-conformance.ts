@@ -3,18 +3,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type * as coreApi from '../base';
-import type { Batch, GenerativeModel, SampleOptions } from '../model';
-import { Rng } from '../rng';
+// The package's main entry, by name: the registry, ConfigError and the io are the ones the variant registered with.
+import { type Batch, ConfigError, type GenerativeModel, getVariant, loadModel, renamedFieldsOf, Rng, type SampleOptions, saveModel } from '@elbo/core';
 
 /**
  * The variant conformance kit: one shared suite every variant package runs
  * (in the spirit of pythae's shared model tests), so "a variant" means the
  * same thing everywhere: it builds from a plain config, encodes / decodes /
  * samples with the right shapes, has a finite loss made of named scalar
- * terms, learns on a fixed batch, saves and loads to identical outputs, is
- * reproducible from its seed, rejects bad configs with a ConfigError and
- * leaks no tensors.
+ * terms, lets a context `klWeight` scale its KL term (or declares it has
+ * none), learns on a fixed batch, saves and loads to identical outputs, is
+ * reproducible from its seed, rejects bad configs, bad widths and old field
+ * names with a ConfigError and leaks no tensors.
  */
 
 /** A config to run the suite on, with a label for the test names. */
@@ -57,17 +57,13 @@ export interface DescribeVariantOptions {
   trainSteps?: number;
   learningRate?: number;
   /**
-   * `saveModel` / `loadModel` / `ConfigError` from '@elbo/core'. The kit finds them itself (a
-   * variant's test imports '@elbo/core', which is where its registry lives); pass them when a
-   * bundler or test runner cannot resolve '@elbo/core' from here.
+   * Whether the loss is exactly reconstruction + klWeight * kl (terms `reconstruction` and `kl`),
+   * checked at klWeight 0 and 1. Default true; false for a variant whose KL enters the loss
+   * otherwise (a decomposed KL, free bits), which is still checked to be affine in klWeight.
    */
-  core?: Pick<typeof coreApi, 'saveModel' | 'loadModel'>;
-}
-
-/** The registry lives in '@elbo/core' (the main entry); this entry is a separate bundle, so reach it by name. */
-async function mainEntry(): Promise<Pick<typeof coreApi, 'saveModel' | 'loadModel'>> {
-  const name = '@elbo/core';
-  return (await import(/* @vite-ignore */ name)) as typeof coreApi;
+  lossIsReconstructionPlusKl?: boolean;
+  /** List fields whose bad values (an empty list, a zero width) must fail naming the field (default ['hiddenDims', 'convChannels']). */
+  widthFields?: string[];
 }
 
 function defaultBatch(model: GenerativeModel, rng: Rng, n: number): Batch {
@@ -83,10 +79,15 @@ function allFinite(t: tf.Tensor): boolean {
 }
 
 /** Loss value (and its terms) for the batch, with the model's noise stream replayed from `state` when given. */
-function lossValues(model: GenerativeModel, batch: Batch, state?: ReturnType<Rng['getState']>): { loss: number; terms: Record<string, number> } {
+function lossValues(
+  model: GenerativeModel,
+  batch: Batch,
+  state?: ReturnType<Rng['getState']>,
+  context: { step: number; klWeight?: number } = { step: 0 },
+): { loss: number; terms: Record<string, number> } {
   if (state) model.rng.setState(state);
   return tf.tidy(() => {
-    const out = model.loss(batch, { step: 0 });
+    const out = model.loss(batch, context);
     const terms: Record<string, number> = {};
     for (const [k, v] of Object.entries(out.terms)) terms[k] = v.dataSync()[0];
     return { loss: out.loss.dataSync()[0], terms };
@@ -107,7 +108,7 @@ function lossValues(model: GenerativeModel, batch: Batch, state?: ReturnType<Rng
  * import { createModel } from '@elbo/core';
  * import { describeVariant } from '@elbo/core/testing';
  * import './index'; // registers 'vae'
- * describeVariant('vae', createModel, [{ label: 'mlp', config: { variant: 'vae', inputDim: 12, hiddenDim: 16, latentDim: 3 } }], {
+ * describeVariant('vae', createModel, [{ label: 'mlp', config: { variant: 'vae', inputShape: [12], hiddenDims: [16], latentDim: 3 } }], {
  *   badConfigs: [{ config: { variant: 'vae', inputDim: 12, latentDim: 0 }, message: /field "latentDim"/ }],
  * });
  */
@@ -127,7 +128,6 @@ export function describeVariant(
   const decodeLatent = options.decodeLatent ?? ((m: GenerativeModel, z: tf.Tensor, b: Batch) => m.decode(z, b.condition).mean());
   const latentShape = options.latentShape ?? ((m: GenerativeModel) => [m.config.latentDim]);
   const sampleOptions = (m: GenerativeModel, n: number) => options.sampleOptions?.(m, n, new Rng(11)) ?? {};
-  const core = () => (options.core ? Promise.resolve(options.core) : mainEntry());
 
   /** Build, run `fn`, and always dispose the model. */
   async function withModel<T>(config: Record<string, unknown>, fn: (m: GenerativeModel) => T | Promise<T>): Promise<T> {
@@ -257,8 +257,33 @@ export function describeVariant(
           expect(c.weights, 'another seed gives other weights').not.toEqual(a.weights);
         });
 
+        it('declares usesKlWeight, and a context klWeight scales its KL term (and nothing else)', async () => {
+          await withModel(config, (m) => {
+            expect(typeof m.usesKlWeight, 'usesKlWeight is a boolean').toBe('boolean');
+            m.eval();
+            const batch = makeBatch(m, 7);
+            const noise = m.rng.getState();
+            const [l0, l1, l2] = [0, 1, 2].map((w) => lossValues(m, batch, noise, { step: 0, klWeight: w }));
+            disposeAll(batch);
+            const tol = (v: number) => 1e-3 * Math.max(1, Math.abs(v));
+            if (!m.usesKlWeight) {
+              expect(l1.loss, 'a model without a KL weight ignores the context klWeight').toBeCloseTo(l0.loss, 5);
+              expect(l2.loss).toBeCloseTo(l0.loss, 5);
+              return;
+            }
+            expect(l0.terms.klWeight, 'terms.klWeight reports the weight used').toBe(0);
+            expect(l1.terms.klWeight).toBe(1);
+            // The loss is affine in the KL weight: L(2) - L(1) = L(1) - L(0) > 0.
+            expect(Math.abs(l2.loss - 2 * l1.loss + l0.loss), `losses ${l0.loss}, ${l1.loss}, ${l2.loss}`).toBeLessThan(tol(l1.loss));
+            expect(l1.loss - l0.loss, 'the KL term is positive').toBeGreaterThan(0);
+            if (options.lossIsReconstructionPlusKl !== false) {
+              expect(Math.abs(l0.loss - l0.terms.reconstruction), 'loss = reconstruction at klWeight 0').toBeLessThan(tol(l0.loss));
+              expect(Math.abs(l1.loss - (l1.terms.reconstruction + l1.terms.kl)), 'loss = reconstruction + kl at klWeight 1').toBeLessThan(tol(l1.loss));
+            }
+          });
+        });
+
         it('saves and loads (saveModel / loadModel) to the same config and identical outputs', async () => {
-          const { saveModel, loadModel } = await core();
           const dir = mkdtempSync(join(tmpdir(), `elbo-conformance-${name}-`));
           const m = factory(config);
           const batch = makeBatch(m, 5);
@@ -300,12 +325,51 @@ export function describeVariant(
         } catch (e) {
           error = e;
         }
-        expect(error, 'the factory threw').toBeInstanceOf(Error);
-        // By name: the kit is a separate bundle from the registry that threw, so instanceof would compare two copies of the class.
-        expect((error as Error).name).toBe('ConfigError');
+        expect(error, 'the factory threw a ConfigError').toBeInstanceOf(ConfigError);
         if (c.message !== undefined) expect((error as Error).message).toMatch(c.message);
       });
     }
+
+    /** The error the factory throws for `config`, or undefined. */
+    const failure = (config: Record<string, unknown>): unknown => {
+      try {
+        factory(config).dispose();
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+
+    it('rejects old field names with a ConfigError naming the field that replaced each, in one line', () => {
+      const definition = getVariant(name);
+      expect(definition, `variant '${name}' is registered`).toBeDefined();
+      const renamed = renamedFieldsOf((definition as NonNullable<typeof definition>).schema);
+      expect(Object.keys(renamed).length, 'the config schema is marked with withRenamedFields').toBeGreaterThan(0);
+      const base = configs[0].config;
+      let checked = 0;
+      for (const [old, r] of Object.entries(renamed)) {
+        const config = { ...base, [old]: base[old] ?? 1 };
+        if (r.when && !r.when(config)) continue;
+        const error = failure(config);
+        expect(error, `"${old}" is rejected`).toBeInstanceOf(ConfigError);
+        const message = (error as Error).message;
+        expect(message).toContain(`field "${old}" was renamed: use "${r.to}"`);
+        expect(message).not.toContain('\n');
+        checked++;
+      }
+      expect(checked).toBeGreaterThan(0);
+    });
+
+    it('rejects bad layer widths with a ConfigError naming the field', () => {
+      const base = configs[0].config;
+      for (const field of options.widthFields ?? ['hiddenDims', 'convChannels']) {
+        for (const bad of [[], [0], [4, -1], [2.5]]) {
+          const error = failure({ ...base, [field]: bad });
+          expect(error, `${field}: ${JSON.stringify(bad)} is rejected`).toBeInstanceOf(ConfigError);
+          expect((error as Error).message).toContain(`"${field}`);
+        }
+      }
+    });
 
     it('leaks no tensors over build, loss, train step, sampling, evaluation and dispose', async () => {
       const before = tf.memory().numTensors;
