@@ -188,7 +188,9 @@ export class Adam extends SlotOptimizer {
     const fused = fusedAdamUpdates.get(activeBackendName());
     const options: FusedAdamOptions = { learningRate: this.learningRate, beta1, beta2, epsilon, step: t };
     tf.tidy(() => {
-      const boolGate = gate ? tf.cast(gate, 'bool') : undefined;
+      const boolGate = gate ? (gate.dtype === 'bool' ? gate : tf.cast(gate, 'bool')) : undefined;
+      // The gate as a float scalar, 1 or 0.
+      const open = boolGate ? tf.where(boolGate, tf.scalar(1), tf.scalar(0)) : undefined;
       params.forEach((p, i) => {
         const [m, v] = this.state[i];
         const g = grads[i];
@@ -204,13 +206,28 @@ export class Adam extends SlotOptimizer {
             }
           }
         }
-        const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
-        const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
+        if (!open) {
+          const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
+          const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
+          const step = tf.div(tf.div(m1, c1), tf.add(tf.sqrt(tf.div(v1, c2)), epsilon));
+          m.assign(m1);
+          v.assign(v1);
+          p.assign(tf.sub(p, tf.mul(step, this.learningRate)));
+          return;
+        }
+        // Gated, with one select instead of three (p, m, v): a closed gate makes the moments' decay 1, the
+        // gradient's weight 0 and the rate 0, so every value stays exactly as it was, provided the gradient
+        // terms are finite; entries whose square is not finite are zeroed first (only a closed gate sees them).
+        const finite = tf.isFinite(tf.square(g));
+        const gs = tf.where(finite, g, tf.zerosLike(g));
+        const k1 = tf.mul(open, 1 - beta1);
+        const k2 = tf.mul(open, 1 - beta2);
+        const m1 = tf.add(tf.mul(m, tf.sub(1, k1)), tf.mul(gs, k1));
+        const v1 = tf.add(tf.mul(v, tf.sub(1, k2)), tf.mul(tf.square(gs), k2));
         const step = tf.div(tf.div(m1, c1), tf.add(tf.sqrt(tf.div(v1, c2)), epsilon));
-        const p1 = tf.sub(p, tf.mul(step, this.learningRate));
-        this.assignGated(m, m1, boolGate);
-        this.assignGated(v, v1, boolGate);
-        this.assignGated(p, p1, boolGate);
+        m.assign(m1);
+        v.assign(v1);
+        p.assign(tf.sub(p, tf.mul(step, tf.mul(open, this.learningRate))));
       });
     });
     this.iterations = t;
