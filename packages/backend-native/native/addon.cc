@@ -53,6 +53,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("gemmKernel", elbo::gemmKernelName());
   o.Set("threads", elbo::pool().size());
+  o.Set("parallelRuns", static_cast<double>(elbo::pool().parallelRuns()));
+  o.Set("soloRuns", static_cast<double>(elbo::pool().soloRuns()));
   o.Set("sourceHash", ELBO_STR(ELBO_SOURCE_HASH));
   return o;
 }

@@ -15,6 +15,8 @@
 namespace elbo {
 
 ThreadPool::ThreadPool(int threads) {
+  const char* env = std::getenv("ELBO_NATIVE_ADAPTIVE");
+  adaptive_ = !(env && env[0] == '0');
   for (int i = 1; i < threads; i++) workers_.emplace_back([this] { workerLoop(); });
 }
 
@@ -28,14 +30,26 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::work(Job& job) {
+int ThreadPool::work(Job& job) {
+  int ran = 0;
   for (;;) {
     const int i = job.next.fetch_add(1, std::memory_order_acq_rel);
-    if (i >= job.tasks) return;
+    if (i >= job.tasks) return ran;
     (*job.fn)(i);
+    ran++;
     job.done.fetch_add(1, std::memory_order_acq_rel);
   }
 }
+
+namespace {
+// Runs executed on the calling thread alone once the parallel path lost, before probing it again.
+constexpr int kSoloRuns = 400;
+// Above this (parallel wall time / estimated one-thread time over a window) the parallel path is not worth it.
+constexpr double kSlowdownLimit = 0.9;
+// A window ends after this many parallel runs or this much estimated one-thread work.
+constexpr int kWindowRuns = 64;
+constexpr double kWindowSeconds = 2e-3;
+}  // namespace
 
 void ThreadPool::workerLoop() {
   unsigned long long seen = 0;
@@ -74,14 +88,20 @@ void ThreadPool::workerLoop() {
 void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
   if (tasks <= 0) return;
   std::lock_guard<std::mutex> runLock(runMutex_);
-  if (workers_.empty() || tasks == 1) {
+  if (workers_.empty() || tasks == 1 || soloLeft_ > 0) {
+    if (soloLeft_ > 0) {
+      soloLeft_--;
+      soloRuns_.fetch_add(1, std::memory_order_relaxed);
+    }
     for (int i = 0; i < tasks; i++) fn(i);
     return;
   }
+  parallelRuns_.fetch_add(1, std::memory_order_relaxed);
   auto job = std::make_shared<Job>();
   job->fn = &fn;
   job->tasks = tasks;
   bool wake;
+  const auto t0 = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(mu_);
     job_ = job;
@@ -89,7 +109,8 @@ void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
     wake = sleepers_ > 0;
   }
   if (wake) cv_.notify_all();
-  work(*job);
+  const int mine = work(*job);
+  const auto t1 = std::chrono::steady_clock::now();
   // Tasks claimed by workers may still run: wait for them, spinning briefly
   // and then yielding the core (on a loaded 2-core VM the worker may need it).
   int spins = 0;
@@ -100,6 +121,18 @@ void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
       std::this_thread::yield();
     }
   }
+  if (!adaptive_ || mine == 0) return;
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double oneThread = std::chrono::duration<double>(t1 - t0).count() / mine * tasks;
+  if (oneThread <= 0) return;
+  // Judged over a window of runs weighted by their length, so that the long runs (the GEMMs) decide.
+  windowWall_ += wall;
+  windowOneThread_ += oneThread;
+  if (++windowRuns_ < kWindowRuns && windowOneThread_ < kWindowSeconds) return;
+  const double slowdown = windowWall_ / windowOneThread_;
+  windowWall_ = windowOneThread_ = 0;
+  windowRuns_ = 0;
+  if (slowdown > kSlowdownLimit) soloLeft_ = kSoloRuns;
 }
 
 static int defaultThreads() {

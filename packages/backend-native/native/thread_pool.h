@@ -26,7 +26,20 @@ class ThreadPool {
 
   // Runs fn(0) ... fn(tasks - 1) across the pool and the caller; returns when
   // all are done. Calls from different JS threads are serialised.
+  //
+  // The thread count adapts to co-tenants: each parallel run is timed against
+  // the caller's own share of it (its time per task times the task count
+  // estimates the run on one thread). When the parallel runs stop beating
+  // that estimate (a busy process holds the other cores, so workers start
+  // late or are descheduled mid-task), the next runs execute on the calling
+  // thread alone, and the pool probes the parallel path again after a while.
+  // A busy co-tenant therefore never makes a run much slower than one thread.
+  // ELBO_NATIVE_ADAPTIVE=0 turns this off.
   void run(int tasks, const std::function<void(int)>& fn);
+
+  // Runs done in parallel and on the calling thread alone since start-up.
+  unsigned long long parallelRuns() const { return parallelRuns_.load(); }
+  unsigned long long soloRuns() const { return soloRuns_.load(); }
 
  private:
   // One run() call. Workers hold it by shared_ptr, so a worker that wakes
@@ -39,7 +52,8 @@ class ThreadPool {
     std::atomic<int> next{0};
     std::atomic<int> done{0};
   };
-  static void work(Job& job);
+  // Claims and runs tasks until none is left; returns how many this thread ran.
+  static int work(Job& job);
   void workerLoop();
 
   std::vector<std::thread> workers_;
@@ -50,6 +64,14 @@ class ThreadPool {
   std::shared_ptr<Job> job_;
   int sleepers_ = 0;
   bool stop_ = false;
+  // Adaptation state, touched only under runMutex_.
+  bool adaptive_ = true;
+  double windowWall_ = 0;       // parallel wall time of the runs in the current window, s
+  double windowOneThread_ = 0;  // their estimated time on one thread, s
+  int windowRuns_ = 0;
+  int soloLeft_ = 0;
+  std::atomic<unsigned long long> parallelRuns_{0};
+  std::atomic<unsigned long long> soloRuns_{0};
 };
 
 // The process-wide pool (size from ELBO_NATIVE_THREADS or the core count, at most 16).

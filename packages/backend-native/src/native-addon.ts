@@ -11,7 +11,7 @@ export const enum BroadcastMode {
 
 /** The N-API addon's surface (native/addon.cc). All arrays alias tfjs storage. */
 export interface NativeAddon {
-  info(): { gemmKernel: string; threads: number; sourceHash: string };
+  info(): { gemmKernel: string; threads: number; parallelRuns: number; soloRuns: number; sourceHash: string };
   setGemmKernel(name: string): boolean;
   sgemm(
     a: Float32Array,
@@ -131,12 +131,18 @@ export interface NativeInfo {
   threads: number;
   /** Where the binary came from: prebuilds/ or node-gyp's build/Release. */
   source: 'prebuild' | 'node-gyp';
+  /**
+   * Pool runs so far that went parallel, and that ran on the calling thread
+   * alone because parallel runs had stopped paying (a co-tenant holds the
+   * other cores; ELBO_NATIVE_ADAPTIVE=0 turns the adaptation off).
+   */
+  runs: { parallel: number; solo: number };
 }
 
 /** What the addon chose on this machine; null when it is not available. */
 export function nativeInfo(): NativeInfo | null {
   const a = loadAddon();
   if (!a || !loadedFrom) return null;
-  const { gemmKernel, threads } = a.info();
-  return { gemmKernel, threads, source: loadedFrom.source };
+  const { gemmKernel, threads, parallelRuns, soloRuns } = a.info();
+  return { gemmKernel, threads, source: loadedFrom.source, runs: { parallel: parallelRuns, solo: soloRuns } };
 }

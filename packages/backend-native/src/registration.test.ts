@@ -28,6 +28,17 @@ describe('registration', () => {
     expect(NATIVE_KERNEL_NAMES).toEqual(expect.arrayContaining(['BatchMatMul', '_FusedMatMul', 'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Multiply', 'Add', 'Sum']));
   });
 
+  it('counts the pool runs that went parallel and those it kept on the calling thread', () => {
+    const before = nativeInfo()!.runs;
+    const a = tf.randomUniform([256, 256]);
+    const c = tf.matMul(a, a);
+    c.dataSync();
+    const after = nativeInfo()!.runs;
+    tf.dispose([a, c]);
+    if (nativeInfo()!.threads > 1) expect(after.parallel + after.solo).toBeGreaterThan(before.parallel + before.solo);
+    else expect(after).toEqual(before);
+  });
+
   it('keeps every other cpu kernel', () => {
     const cpu = tf.getKernelsForBackend('cpu').map((k) => k.kernelName);
     const native = new Set(tf.getKernelsForBackend(NATIVE_BACKEND_NAME).map((k) => k.kernelName));
