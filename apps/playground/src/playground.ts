@@ -64,7 +64,8 @@ export class Playground {
     for (const key of ['latentDim', 'hiddenDim', 'mlpLayers'] as const) {
       if (!Number.isInteger(c[key]) || c[key] < 1) throw new Error(`model config: ${key} must be a positive integer, got ${c[key]}`);
     }
-    return createVae({ architecture: 'mlp', inputDim: this.dim, hiddenDim: c.hiddenDim, latentDim: c.latentDim, mlpLayers: c.mlpLayers, likelihood: 'bernoulli', seed: c.seed });
+    const hiddenDims = Array.from({ length: c.mlpLayers }, () => c.hiddenDim);
+    return createVae({ architecture: 'mlp', inputShape: [this.dim], hiddenDims, latentDim: c.latentDim, likelihood: 'bernoulli', seed: c.seed });
   }
 
   /** Replace the model with a fresh one (the loss history restarts). */
@@ -206,14 +207,16 @@ export class Playground {
   async load(url = STORAGE_URL): Promise<void> {
     if (this.training) throw new Error('load: stop training first');
     const loaded = await loadModel(url);
-    const c = loaded.config as unknown as Partial<PlaygroundModelConfig> & { inputDim?: number };
-    if (c.inputDim !== this.dim) {
+    const c = loaded.config as unknown as { inputShape?: number[]; hiddenDims?: number[]; seed?: number };
+    const inputDim = c.inputShape?.reduce((a, b) => a * b, 1);
+    if (inputDim !== this.dim) {
       loaded.dispose();
-      throw new Error(`load: the saved model takes inputs of ${c.inputDim}, the playground's data has ${this.dim}`);
+      throw new Error(`load: the saved model takes inputs of ${inputDim}, the playground's data has ${this.dim}`);
     }
     this.model.dispose();
     this.model = loaded;
-    this.modelConfig = { latentDim: loaded.config.latentDim, hiddenDim: Number(c.hiddenDim), mlpLayers: Number(c.mlpLayers), seed: Number(c.seed ?? 0) };
+    const widths = c.hiddenDims ?? [];
+    this.modelConfig = { latentDim: loaded.config.latentDim, hiddenDim: Number(widths[0]), mlpLayers: widths.length, seed: Number(c.seed ?? 0) };
     this.losses.length = 0;
     this.stepMs.length = 0;
   }
