@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 // The built CLI, run as a user runs it (nx builds the bench before its tests).
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+// The quick model's config (configs/quick.json): the tests name no variant themselves.
+const QUICK = JSON.parse(readFileSync(new URL('../configs/quick.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 
 describe.runIf(existsSync(cli))('elbo-bench CLI', () => {
   it('prints usage and rejects bad input with one line and exit code 2', () => {
@@ -39,7 +41,7 @@ describe.runIf(existsSync(cli))('elbo-bench CLI', () => {
     const bad = join(dir, 'bad.json');
     for (const [config, message] of [
       [{ variant: 'gan', latentDim: 2 }, /field "variant" is "gan", which is not registered/],
-      [{ variant: 'vae', inputDim: 784, latentDim: 2, hiddenDim: -4 }, /field "hiddenDim"/],
+      [{ ...QUICK, latentDim: 2, hiddenDims: [-4] }, /field "hiddenDims/],
     ] as const) {
       writeFileSync(bad, JSON.stringify(config));
       const r = run(['train', '--config', bad, '--backend', 'cpu', '--runs', dir]);
@@ -59,8 +61,8 @@ describe.runIf(existsSync(cli))('elbo-bench CLI', () => {
     expect(out).toMatch(/test -ELBO \d+\.\d+ nats \| recon MSE 0\.\d+ \| KL \d+\.\d+ \| active units \d+ \| \d+ samples\/s \| backend cpu/);
     const dir = join(runs, 'quick');
     const metrics = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8'));
-    expect(metrics.variant).toBe('vae');
-    expect(metrics.config).toMatchObject({ inputDim: 784, hiddenDim: 400, latentDim: 20, mlpLayers: 1 });
+    expect(metrics.variant).toBe(QUICK.variant);
+    expect(metrics.config).toMatchObject(QUICK);
     expect(metrics.steps).toBe(4);
     expect(metrics.history).toHaveLength(1);
     const e = metrics.evaluation;

@@ -4,3 +4,4 @@ export { trainRun, type RunReport, type TrainRunOptions } from './train-run';
 export { evaluateModel, type EvalResult } from './evaluate';
 export { writeImageGrid, writeLinePlot } from './png';
 export { UsageError } from './errors';
+export { findVariantPackages, loadVariants, type DiscoveryResult } from './discover';

@@ -116,9 +116,9 @@ export const SUITES: Record<string, SuiteFn> = {
   async beta(flags, log) {
     const s = benchConfigFile<SuiteConfigs>('suites.json').beta;
     const weights = s.klWeights;
-    const reports = await rowsOf(weights.map((w) => [`beta-${w}`, { ...s.mnist, beta: w }]), 'beta', flags, log);
+    const reports = await rowsOf(weights.map((w) => [`beta-${w}`, { ...s.mnist, klWeight: w }]), 'beta', flags, log);
     const dis: Array<{ mig: number; sap: number }> = [];
-    for (const w of weights) dis.push(await dspritesDisentanglement({ ...s.dsprites, beta: w }, flags, log));
+    for (const w of weights) dis.push(await dspritesDisentanglement({ ...s.dsprites, klWeight: w }, flags, log));
     const rows = reports.map((r, i) => [String(weights[i]), f(r.evaluation.reconstructionMse, 4), f(r.evaluation.terms.kl), f(dis[i].mig, 3), f(dis[i].sap, 3), f(r.evaluation.fid)]);
     // A model compared at one weight on dSprites only, so its MNIST columns stay empty.
     let compared: unknown;

@@ -2,7 +2,7 @@ import type { BenchContext, VariantBench } from '@elbo/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Cvae } from './cvae';
 
-/** Samples per class classified for the conditional-accuracy table. */
+/** Samples per class classified for the conditional-accuracy table (fewer on a test slice smaller than this). */
 const SAMPLES_PER_CLASS = 500;
 
 /**
@@ -21,11 +21,12 @@ export const cvaeBench: VariantBench<Cvae> = {
     const classes = model.numClasses;
     if (classes === undefined) return {};
     const classifier = await ctx.metrics.classifier();
+    const perClass = Math.min(SAMPLES_PER_CLASS, ctx.data.testCount);
     const accuracy: number[] = [];
     for (let d = 0; d < classes; d++) {
       accuracy.push(
         tf.tidy(() => {
-          const predicted = classifier.classify(model.sample(SAMPLES_PER_CLASS, d));
+          const predicted = classifier.classify(model.sample(perClass, d));
           return tf.mean(tf.cast(tf.equal(predicted, d), 'float32')).dataSync()[0];
         }),
       );

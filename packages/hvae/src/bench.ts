@@ -25,11 +25,12 @@ function binarized(x: tf.Tensor, seed: number): tf.Tensor {
 /**
  * The one-layer baseline, when a plain VAE variant is registered: the hvae's bottom level alone
  * (its latent size, two BatchNorm MLP layers of its width, leaky ReLU, Bernoulli), with the same
- * warm-up and free bits, trained with the same budget.
+ * warm-up and free bits (per dimension where the variant offers that, else its default mode),
+ * trained with the same budget. Undefined, with the reason, when none can be built.
  */
-function baseline(model: HierarchicalVae, warmup: number): GenerativeModel | undefined {
-  if (!listVariants().includes('vae')) return undefined;
-  return createModel({
+function baseline(model: HierarchicalVae, warmup: number): { model?: GenerativeModel; reason?: string } {
+  if (!listVariants().includes('vae')) return { reason: 'no plain VAE variant registered' };
+  const config = {
     variant: 'vae',
     architecture: 'mlp',
     inputShape: model.inputShape,
@@ -40,9 +41,17 @@ function baseline(model: HierarchicalVae, warmup: number): GenerativeModel | und
     batchNorm: true,
     klWeight: { type: 'linear', annealSteps: warmup },
     freeBits: FREE_BITS,
-    freeBitsMode: 'dimension',
     seed: model.config.seed,
-  });
+  };
+  let reason = '';
+  for (const c of [{ ...config, freeBitsMode: 'dimension' }, config]) {
+    try {
+      return { model: createModel(c) };
+    } catch (e) {
+      reason = (e as Error).message;
+    }
+  }
+  return { reason };
 }
 
 /**
@@ -85,7 +94,9 @@ export const hvaeBench: VariantBench<HierarchicalVae> = {
       metrics.testNll = nll.nll;
       ctx.log(`hvae: test NLL ${nll.nll.toFixed(2)} nats (k = ${NLL_K}, ${xb.shape[0]} binarised test images); active units per level (bottom-up) ${au.perLevel.join('-')} of ${model.config.latentDims.join('-')}`);
       const warmup = (model.config.klWeight as { annealSteps?: number } | undefined)?.annealSteps ?? 1;
-      const base = ctx.train ? baseline(model, warmup) : undefined;
+      const made = ctx.train ? baseline(model, warmup) : {};
+      if (made.reason) ctx.log(`hvae: no one-layer baseline (${made.reason})`);
+      const base = made.model;
       if (base && ctx.train) {
         try {
           await ctx.train(base, { batchSize: BATCH, binarize: 'dynamic' });
