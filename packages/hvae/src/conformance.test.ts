@@ -11,6 +11,7 @@ describeVariant(
     { label: 'mlp, 3 levels, gaussian, no batchNorm', config: { variant: 'hvae', seed: 2, inputShape: [12], latentDims: [4, 3, 2], hiddenDims: [16, 8, 8], blockDepth: 1, batchNorm: false, likelihood: 'gaussian' } },
   ],
   {
+    expectedTerms: ['reconstruction', 'kl', 'kl_1', 'kl_2', 'elbo', 'klWeight'],
     badConfigs: [
       { config: { variant: 'hvae', inputShape: [12], latentDims: [4] }, message: /field "latentDims" needs at least 2 levels/ },
       { config: { variant: 'hvae', inputShape: [12], latentDims: [4, 2], latentDim: 5 }, message: /field "latentDim" must equal the sum of latentDims \(6\)/ },

@@ -32,6 +32,9 @@ describeVariant(
     encodeLatent: (m: GenerativeModel, batch) => (m as VqVae).encode(batch.x).indices,
     latentShape: (m) => [...(m as VqVae).codeGrid],
     decodeLatent: (m, z) => m.decode(z).mean(),
+    expectedTerms: ['reconstruction', 'commitment', 'perplexity', 'codesUsed'],
+    // MLP widths only: the VQ-VAE has no conv channels.
+    widthFields: ['hiddenDims'],
     badConfigs: [
       { config: { variant: 'vqvae', latentDim: 2 }, message: /field "inputShape"/ },
       { config: { variant: 'vqvae', inputShape: [12], numCodes: 1 }, message: /field "numCodes" must be at least 2/ },
