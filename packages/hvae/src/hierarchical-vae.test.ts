@@ -192,6 +192,15 @@ describe('HierarchicalVae: maths', () => {
     }
     const meanElbo = elbos.reduce((a, b) => a + b, 0) / elbos.length;
     expect(Math.abs(meanW - meanElbo)).toBeLessThan(0.01 * Math.abs(meanElbo));
+    // The k draws take one top-down walk (one conditional prior per level below the top), which also gives log q and log p.
+    const conditional = m.topDown.conditional.bind(m.topDown);
+    let calls = 0;
+    m.topDown.conditional = (level, zAbove) => {
+      calls++;
+      return conditional(level, zAbove);
+    };
+    tf.dispose(m.importanceLogWeights(xs, 5));
+    expect(calls).toBe(m.numLevels - 1);
     xs.dispose();
     m.dispose();
   });

@@ -256,11 +256,10 @@ export class HierarchicalVae extends Module implements GenerativeModel {
 
   /**
    * Importance log-weights log p(x | z_1) + log p(z) - log q(z | x) for k
-   * ancestral posterior draws, with the exact hierarchical densities
-   * (`LadderPosterior.logProb`, `priorLogProb`): [k, batch]. The bottom-up
-   * pass runs once; its Gaussians are tiled k times so that core's
-   * `importanceLogWeights` draws all k * batch rows in one top-down pass and
-   * decodes them together.
+   * ancestral posterior draws, with the exact hierarchical densities: [k, batch].
+   * The bottom-up pass runs once; its Gaussians are tiled k times so that
+   * core's `importanceLogWeights` draws all k * batch rows in one top-down
+   * walk, which also gives log q and log p of the draw, and decodes them together.
    * @param x [batch, ...inputShape]
    */
   importanceLogWeights(x: tf.Tensor, k: number): tf.Tensor2D {
@@ -269,11 +268,41 @@ export class HierarchicalVae extends Module implements GenerativeModel {
       const b = x.shape[0];
       const tile = (t: tf.Tensor) => tf.tile(t, [k, ...t.shape.slice(1).map(() => 1)]);
       const hats = this.encode(x).bottomUp.map((g) => new DiagonalGaussian(tile(g.loc), tile(g.logVar)));
+      const posterior = new DrawDensitiesPosterior(hats, this.topDown);
+      const prior = { logProb: (z: tf.Tensor) => posterior.priorLogProbOfDraw(z) ?? this.priorLogProb(z) };
       // Rows are draw-major (row s * b + i is draw s of example i), so [1, k * b] reshapes to [k, b].
-      const prior = { logProb: (z: tf.Tensor) => this.priorLogProb(z) };
-      const logW = importanceLogWeights(tile(x), () => new LadderPosterior(hats, this.topDown), (z) => this.decode(z), prior, this.rng, 1);
+      const logW = importanceLogWeights(tile(x), () => posterior, (z) => this.decode(z), prior, this.rng, 1);
       return tf.reshape(logW, [k, b]) as tf.Tensor2D;
     });
+  }
+}
+
+/**
+ * A Ladder posterior that keeps log q(z | x) and the hierarchical prior's
+ * log p(z) of its last draw: the top-down walk that draws z computes both
+ * (q_i and p_i at every level), so the importance weights need no second
+ * and third walk to evaluate them. Any other z is evaluated afresh. Its
+ * tensors belong to the caller's tf.tidy.
+ */
+class DrawDensitiesPosterior extends LadderPosterior {
+  private last?: { z: tf.Tensor; logQ: tf.Tensor1D; logPrior: tf.Tensor1D };
+
+  override rsample(rng: Rng): tf.Tensor {
+    const steps = this.walk((_, q) => q.rsample(rng));
+    const z = tf.concat(steps.map((s) => s.z), 1);
+    const logQ = tf.addN(steps.map((s) => s.q.logProb(s.z))) as tf.Tensor1D;
+    const logPrior = tf.addN(steps.map((s) => s.p.logProb(s.z))) as tf.Tensor1D;
+    this.last = { z, logQ, logPrior };
+    return z;
+  }
+
+  override logProb(z: tf.Tensor): tf.Tensor1D {
+    return z === this.last?.z ? this.last.logQ : super.logProb(z);
+  }
+
+  /** log p(z) of the hierarchy when z is the last draw, else undefined. */
+  priorLogProbOfDraw(z: tf.Tensor): tf.Tensor1D | undefined {
+    return z === this.last?.z ? this.last.logPrior : undefined;
   }
 }
 
