@@ -153,6 +153,44 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// denseGrad(dy, y, x, relu, dyAct, dW, db, M, N, K): the gradient of y = act(x W + b) for
+// x [M, K], W [K, N], y and dy [M, N]. dyAct = dy * act'(y) with tfjs's semantics (relu: dy * step(y),
+// NaN where y is NaN, so 0 * inf and NaN inputs propagate as in the unfused ops), db = column sums of
+// dyAct, dW = x^T dyAct. dx = dyAct W^T is left to the caller (not every layer needs it).
+Napi::Value DenseGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const long M = num(env, info[7], "M"), N = num(env, info[8], "N"), K = num(env, info[9], "K");
+  const bool relu = info[3].ToBoolean();
+  const float* dy = f32(env, info[0], "dy", M * N);
+  const float* y = f32(env, info[1], "y", M * N);
+  const float* x = f32(env, info[2], "x", M * K);
+  float* dyAct = f32(env, info[4], "dyAct", M * N);
+  float* dW = f32(env, info[5], "dW", K * N);
+  float* db = f32(env, info[6], "db", N);
+  for (long j = 0; j < N; j++) db[j] = 0.f;
+  for (long i = 0; i < M; i++) {
+    const float* dyr = dy + i * N;
+    const float* yr = y + i * N;
+    float* ar = dyAct + i * N;
+    if (relu) {
+      for (long j = 0; j < N; j++) {
+        const float yj = yr[j];
+        const float step = yj != yj ? yj : (yj > 0.f ? 1.f : 0.f);
+        ar[j] = dyr[j] * step;
+      }
+    } else {
+      for (long j = 0; j < N; j++) ar[j] = dyr[j];
+    }
+    for (long j = 0; j < N; j++) db[j] += ar[j];
+  }
+  if (M == 0) {
+    for (long i = 0; i < K * N; i++) dW[i] = 0.f;
+  } else if (K > 0 && N > 0) {
+    elbo::sgemm(K, N, M, elbo::matRef(x, M, K, true), elbo::matRef(dyAct, M, N, false), dW, N, false);
+  }
+  return env.Undefined();
+}
+
 // sum(x, out, outer, inner, reduceOuter)
 Napi::Value Sum(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -197,6 +235,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("sum", Napi::Function::New(env, Sum));
   exports.Set("adam", Napi::Function::New(env, Adam));
+  exports.Set("denseGrad", Napi::Function::New(env, DenseGrad));
   return exports;
 }
 

@@ -3,6 +3,6 @@
  * registering tfjs backend 'native' when the addon loads.
  */
 export { nativeAvailable, nativeLoadError, nativeInfo, nativeLoadSummary, type NativeInfo } from './native-addon';
-export { NATIVE_BACKEND_NAME, NATIVE_BACKEND_PRIORITY, NATIVE_KERNEL_NAMES, NativeBackend, registerNativeBackend } from './backend';
+export { NATIVE_BACKEND_NAME, NATIVE_BACKEND_PRIORITY, NATIVE_CORE_KERNEL_NAMES, NATIVE_KERNEL_NAMES, NativeBackend, registerNativeBackend } from './backend';
 export { nativeGemm, setGemmKernel } from './gemm';
 export { fusedAdamUpdate, type FusedAdamOptions, NativeAdamOptimizer } from './adam';

@@ -31,6 +31,7 @@ export interface NativeAddon {
   binary(op: number, a: Float32Array, aMode: BroadcastMode, b: Float32Array, bMode: BroadcastMode, out: Float32Array): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   sum(x: Float32Array, out: Float32Array, outer: number, inner: number, reduceOuter: boolean): void;
+  denseGrad(dy: Float32Array, y: Float32Array, x: Float32Array, relu: boolean, dyAct: Float32Array, dW: Float32Array, db: Float32Array, m: number, n: number, k: number): void;
   adam(
     w: Float32Array,
     m: Float32Array,

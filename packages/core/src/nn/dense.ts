@@ -5,6 +5,16 @@ import { type ActivationName, activate } from './activations';
 import { type Initializer, initTensor } from './init';
 import { Layer } from './module';
 
+/**
+ * Kernel name of a fused dense layer a backend may register: inputs x [M, K],
+ * kernel [K, N] and optional bias [N], attr activation 'relu' | 'linear',
+ * output act(x W + b), with a gradient registered for it. Dense runs it when
+ * the active backend has it (@elbo/backend-native computes the layer's
+ * gradients in one call instead of tfjs's five kernels per layer); every
+ * other backend takes tf.fused.matMul.
+ */
+export const FUSED_DENSE_KERNEL = 'ElboFusedDense';
+
 export interface DenseOptions {
   /** Applied after the affine map; 'relu' and 'linear' fuse into one kernel. */
   activation?: ActivationName;
@@ -54,6 +64,10 @@ export class Dense extends Layer {
         return activate(this.bias ? tf.add(y, this.bias) : y, this.activation);
       }
       const fusable = this.activation === 'relu' || this.activation === 'linear';
+      if (fusable && tf.getKernel(FUSED_DENSE_KERNEL, tf.getBackend())) {
+        const inputs: tf.NamedTensorMap = this.bias ? { x, kernel, bias: this.bias } : { x, kernel };
+        return tf.engine().runKernel(FUSED_DENSE_KERNEL, inputs, { activation: this.activation }) as tf.Tensor;
+      }
       if (fusable) {
         return tf.fused.matMul({
           a: x as tf.Tensor2D,

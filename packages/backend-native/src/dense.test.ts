@@ -1,0 +1,74 @@
+import { Dense, FUSED_DENSE_KERNEL, Rng } from '@elbo/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import './index';
+import { relError } from './test-utils';
+
+beforeAll(async () => {
+  await tf.setBackend('native');
+});
+
+/** Gradients of sum(y * r) with respect to x, W and b, y = act(x W + b). */
+function gradsOf(f: (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor, x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, r: tf.Tensor): Float32Array[] {
+  const g = tf.grads((xi, wi, bi) => tf.sum(tf.mul(f(xi as tf.Tensor2D, wi as tf.Tensor2D, bi as tf.Tensor1D), r)));
+  const out = g([x, w, b]);
+  const values = out.map((t) => Float32Array.from(t.dataSync()));
+  tf.dispose(out);
+  return values;
+}
+
+describe("core's Dense on 'native' runs the fused dense kernel", () => {
+  for (const activation of ['relu', 'linear'] as const) {
+    it(`${activation}: forward and the gradients of x, W and b match the unfused ops to 1e-4`, () => {
+      const layer = new Dense(33, 17, new Rng(1), { activation });
+      const before = tf.memory().numTensors;
+      const x = tf.randomNormal([9, 33], 0, 1, 'float32', 2) as tf.Tensor2D;
+      const r = tf.randomNormal([9, 17], 0, 1, 'float32', 3);
+      const w = tf.clone(layer.kernel) as tf.Tensor2D;
+      const b = tf.clone(layer.bias as tf.Variable) as tf.Tensor1D;
+      const fused = (xi: tf.Tensor2D, wi: tf.Tensor2D, bi: tf.Tensor1D) => tf.engine().runKernel(FUSED_DENSE_KERNEL, { x: xi, kernel: wi, bias: bi }, { activation }) as tf.Tensor;
+      const unfused = (xi: tf.Tensor2D, wi: tf.Tensor2D, bi: tf.Tensor1D) => {
+        const y = tf.add(tf.matMul(xi, wi), bi);
+        return activation === 'relu' ? tf.relu(y) : y;
+      };
+      const yLayer = layer.apply(x);
+      const yRef = tf.tidy(() => unfused(x, w, b));
+      expect(relError(yLayer.dataSync() as Float32Array, yRef.dataSync() as Float32Array)).toBeLessThan(1e-5);
+      const a = gradsOf(fused, x, w, b, r);
+      const e = gradsOf(unfused, x, w, b, r);
+      for (let i = 0; i < 3; i++) expect(relError(a[i], e[i]), ['x', 'W', 'b'][i]).toBeLessThan(1e-4);
+      tf.dispose([yLayer, yRef, x, r, w, b]);
+      expect(tf.memory().numTensors).toBe(before);
+      layer.dispose();
+    });
+  }
+
+  it('is the kernel Dense runs, and a layer whose input needs no gradient skips the input gradient', async () => {
+    const layer = new Dense(8, 4, new Rng(4), { activation: 'relu' });
+    const x = tf.randomNormal([5, 8], 0, 1, 'float32', 5);
+    const info = await tf.profile(() => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(layer.apply(x)) as tf.Scalar, layer.parameters());
+      tf.dispose([value, ...Object.values(grads)]);
+    });
+    const names = info.kernels.map((k) => k.name);
+    expect(names).toContain(FUSED_DENSE_KERNEL);
+    expect(names).toContain('ElboFusedDenseGrad');
+    expect(names).not.toContain('_FusedMatMul');
+    expect(names).not.toContain('BatchMatMul');
+    x.dispose();
+    layer.dispose();
+  });
+
+  it('keeps NaN where the unfused ops give NaN (the NaN guard relies on it)', () => {
+    const x = tf.tensor2d([[Number.NaN, 1], [2, 3]]);
+    const w = tf.tensor2d([[1, -1], [0.5, 2]]);
+    const b = tf.tensor1d([0, 0]);
+    const r = tf.ones([2, 2]);
+    const fused = (xi: tf.Tensor2D, wi: tf.Tensor2D, bi: tf.Tensor1D) => tf.engine().runKernel(FUSED_DENSE_KERNEL, { x: xi, kernel: wi, bias: bi }, { activation: 'relu' }) as tf.Tensor;
+    const unfused = (xi: tf.Tensor2D, wi: tf.Tensor2D, bi: tf.Tensor1D) => tf.relu(tf.add(tf.matMul(xi, wi), bi));
+    const a = gradsOf(fused, x, w, b, r);
+    const e = gradsOf(unfused, x, w, b, r);
+    for (let i = 0; i < 3; i++) expect(Array.from(a[i]).map(Number.isNaN)).toEqual(Array.from(e[i]).map(Number.isNaN));
+    tf.dispose([x, w, b, r]);
+  });
+});
