@@ -208,11 +208,11 @@ describe('HierarchicalVae: maths', () => {
   it('a linear klWeight schedule ramps the weight, a context klWeight overrides it, free bits floor each level', () => {
     const m = createHvae({ ...BASE, klWeight: { type: 'linear', annealSteps: 100, weight: 2 }, freeBits: 50 });
     expect(m.usesKlWeight).toBe(true);
-    expect(m.klWeightAt({ step: 0 })).toBe(0);
-    expect(m.klWeightAt({ step: 25 })).toBeCloseTo(0.5, 12);
-    expect(m.klWeightAt({ step: 1000 })).toBe(2);
-    expect(m.klWeightAt({})).toBe(2);
-    expect(m.klWeightAt({ step: 10, klWeight: 0.3 })).toBe(0.3);
+    expect(m.klWeightFor({ step: 0 })).toBe(0);
+    expect(m.klWeightFor({ step: 25 })).toBeCloseTo(0.5, 12);
+    expect(m.klWeightFor({ step: 1000 })).toBe(2);
+    expect(m.klWeightFor({})).toBe(2);
+    expect(m.klWeightFor({ step: 10, klWeight: 0.3 })).toBe(0.3);
     const out = m.loss({ x }, { step: 50 });
     const t = Object.fromEntries(Object.entries(out.terms).map(([k, v]) => [k, v.dataSync()[0]]));
     const lossValue = out.loss.dataSync()[0];

@@ -162,7 +162,7 @@ export class HierarchicalVae extends Module implements GenerativeModel {
   }
 
   /** The KL weight for a loss evaluation: the context's klWeight if given, else the configured weight at the context's step. */
-  klWeightAt(context: LossContext = {}): number {
+  klWeightFor(context: LossContext = {}): number {
     if (context.klWeight !== undefined) {
       if (!(context.klWeight >= 0)) throw new Error(`hvae: context klWeight must be >= 0, got ${context.klWeight}`);
       return context.klWeight;
@@ -179,7 +179,7 @@ export class HierarchicalVae extends Module implements GenerativeModel {
    * @param batch x [batch, ...inputShape]
    */
   loss(batch: Batch, context: LossContext = {}): LossOutput {
-    const klWeight = this.klWeightAt(context);
+    const klWeight = this.klWeightFor(context);
     return tf.tidy(() => {
       const { px, klPerDim } = this.forwardPass(batch.x);
       const perLevel = this.config.freeBitsMode === 'level';

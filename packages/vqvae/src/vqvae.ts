@@ -65,7 +65,8 @@ export class CodeAssignment extends Categorical {
  *
  * x [batch, ...inputShape] -> encoder -> ze [batch, H, W, D] -> nearest codes
  * (straight-through) -> decoder -> p(x | zq). Loss (autoencoder phase, nats
- * per example): -log p(x | zq) + ||sg(ze) - e||^2 (gradient mode) +
+ * per example, stated through core's `elboObjective` as a reconstruction
+ * with extra terms and no KL): -log p(x | zq) + ||sg(ze) - e||^2 (gradient mode) +
  * commitmentWeight ||ze - sg(e)||^2, the squared errors summed over the grid. Terms also
  * report the batch's codebook perplexity and fraction of codes used. The
  * first training step initialises the codebook from encoder outputs
