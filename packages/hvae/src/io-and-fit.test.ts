@@ -53,4 +53,11 @@ describe('HierarchicalVae with core io and the trainer', () => {
     model.dispose();
     loaded.dispose();
   });
+
+  it("fit's klWeight option overrides the config's schedule, and the terms report the weight used", async () => {
+    const model = createHvae({ ...CONFIG, klWeight: { type: 'linear', annealSteps: 1000, weight: 2 } });
+    const result = await fit(model, source, { epochs: 1, learningRate: 1e-3, klWeight: 0.25, progress: false });
+    expect(result.history[0].train.klWeight).toBeCloseTo(0.25, 6);
+    model.dispose();
+  });
 });

@@ -288,6 +288,13 @@ function mnistSource(count: number, batchSize: number): BatchSource {
 }
 
 describe('with the core trainer and checkpoints', () => {
+  it('fit refuses a KL weight (a VQ-VAE has no KL term), naming klWeight and the variant', async () => {
+    const m = build();
+    const source = mnistSource(8, 8);
+    await expect(fit(m, source, { epochs: 1, klWeight: 1, progress: false })).rejects.toThrow(/"klWeight".*"vqvae"/);
+    m.dispose();
+  });
+
   it('fits the autoencoder then the prior with core fit, and saveModel/loadModel keeps codebook and prior', async () => {
     const m = build();
     const source = mnistSource(96, 32);
