@@ -12,6 +12,7 @@ import { writeImageGrid } from './png';
 import { evalTable } from './report';
 import { benchConfigFile, runSuite, SUITES } from './suites';
 import { runThroughput } from './throughput';
+import { SWEEP_COMMAND, WORKER_COMMAND } from './sweep/command';
 import { benchContext, hooksOf, summarize, trainRun } from './train-run';
 
 // Older imports of these helpers from './commands' keep working.
@@ -131,6 +132,8 @@ export const COMMANDS: Record<string, Command> = {
     backend: false,
     run: (flags, _rest, log) => runThroughput(flags, log),
   },
+  sweep: SWEEP_COMMAND,
+  worker: WORKER_COMMAND,
 };
 
 export function usage(): string {
