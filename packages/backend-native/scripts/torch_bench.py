@@ -108,8 +108,11 @@ def measure(name, images, batch, steps, warmup, max_seconds):
         opt.step()
         return loss
 
+    w0 = time.perf_counter()
     for _ in range(warmup):
         step()
+        if max_seconds > 0 and time.perf_counter() - w0 > max_seconds:
+            break
     t0 = time.perf_counter()
     done = 0
     while done < steps:
