@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type KlWeightConfig, klWeightSchedule } from '@elbo/core';
 import type { TopLevelSpec } from 'vega-lite';
 import { type EpochRecord, lossCurveSpec, parseMetricsLog, type StepRecord } from './charts/loss-curves';
 import { renderChart } from './charts/render';
@@ -73,6 +74,17 @@ function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+/** The run's KL-weight schedule from its config (every step, not only the logged ones), if it has one. */
+function scheduleOf(report: RunReport): ((step: number) => number) | undefined {
+  const spec = (report.config as { klWeight?: unknown }).klWeight;
+  if (spec === undefined) return undefined;
+  try {
+    return klWeightSchedule(spec as KlWeightConfig);
+  } catch {
+    return undefined; // a config this core cannot read as a schedule: the logged weights are drawn instead
+  }
+}
+
 /**
  * Write a run's charts and reports: loss-curve.svg/.png (every loss term in
  * nats per example against the step, train and validation, and the KL-weight
@@ -83,7 +95,7 @@ function escapeHtml(s: string): string {
 export async function writeRunReport(dir: string, report: RunReport): Promise<string[]> {
   const log = readRunMetrics(dir);
   const epochs = log.epochs.length ? log.epochs : report.history;
-  const curve = await writeChart(dir, 'loss-curve', lossCurveSpec({ steps: log.steps, epochs, title: `Loss curves: ${report.name} (${report.variant})` }));
+  const curve = await writeChart(dir, 'loss-curve', lossCurveSpec({ steps: log.steps, epochs, title: `Loss curves: ${report.name} (${report.variant})`, klWeight: scheduleOf(report) }));
   const pictures = report.files.filter((f) => f.endsWith('.png') && !curve.files.includes(f));
   const rows = [
     ...evalRows(report.evaluation, report.variant),

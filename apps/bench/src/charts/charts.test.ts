@@ -34,7 +34,7 @@ describe('loss curves', () => {
     writeFileSync(join(dir, 'loss-curve.svg'), chart.svg);
     writeFileSync(join(dir, 'loss-curve.png'), chart.png);
     expect(chart.svg.startsWith('<svg')).toBe(true);
-    for (const text of ['Loss curves: test run', 'total loss (nats per example)', 'reconstruction (nats per example)', 'KL (nats per example)', 'KL weight (schedule)', 'nats', 'step (dotted lines: epoch ends)', 'KL weight', 'train (per step)', 'train (epoch mean)', 'validation (end of epoch)']) {
+    for (const text of ['Loss curves: test run', 'total loss (nats per example)', 'reconstruction (nats per example)', 'KL (nats per example)', 'KL weight (schedule)', 'nats', 'step (dotted lines: epoch ends)', 'KL weight', 'train (logged steps)', 'train (epoch mean)', 'validation (end of epoch)']) {
       expect(chart.svg.includes(`>${text}<`), text).toBe(true);
     }
     // elbo (minus the total) and the weight are not drawn as loss panels.
@@ -93,5 +93,20 @@ describe('suite charts', () => {
     expect(arch.svg.match(/aria-roledescription="bar"/g)).toHaveLength(3 + 3 + 2);
     const png = PNG.sync.read(arch.png);
     expect([png.width, png.height]).toEqual([arch.width, arch.height]);
+  });
+});
+
+describe('KL-weight panel', () => {
+  it('draws the schedule itself over every step when given, not only the logged steps', () => {
+    const run = fakeRun(2, 30);
+    const logged = run.steps.filter((s) => s.step % 25 === 0);
+    const spec = lossCurveSpec({ steps: logged, epochs: run.epochs, klWeight: (step) => Math.min(1, step / 40) }) as unknown as { vconcat: Array<{ data?: { values: Array<{ step: number; klWeight: number }> } }> };
+    const weights = spec.vconcat.at(-1)!.data!.values;
+    expect(weights[0]).toEqual({ step: 0, klWeight: 0 });
+    expect(weights).toHaveLength(61);
+    expect(weights.at(-1)).toEqual({ step: 60, klWeight: 1 });
+    // Without the schedule, the logged weights.
+    const fromLog = lossCurveSpec({ steps: logged, epochs: run.epochs }) as unknown as typeof spec;
+    expect(fromLog.vconcat.at(-1)!.data!.values.map((w) => w.step)).toEqual([25, 50]);
   });
 });

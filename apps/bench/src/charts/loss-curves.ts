@@ -24,7 +24,7 @@ const WEIGHT_TERMS = new Set(['klWeight', 'beta', 'tcWeight', 'commitmentWeight'
 /** The ELBO is minus the total loss of a plain VAE: the total is drawn instead. */
 const SKIPPED_TERMS = new Set(['elbo']);
 
-const SERIES = ['train (per step)', 'train (epoch mean)', 'validation (end of epoch)'] as const;
+const SERIES = ['train (logged steps)', 'train (epoch mean)', 'validation (end of epoch)'] as const;
 
 /** Display name of a loss term: 'loss' is the total. */
 function termTitle(term: string): string {
@@ -93,7 +93,14 @@ export function lossTerms(steps: StepRecord[], epochs: EpochRecord[]): string[] 
  * epoch means on the training and validation sets, and the epoch ends marked;
  * under them the KL-weight schedule when the steps recorded one.
  */
-export function lossCurveSpec(input: { steps: StepRecord[]; epochs: EpochRecord[]; title?: string; maxPoints?: number }): TopLevelSpec {
+export function lossCurveSpec(input: {
+  steps: StepRecord[];
+  epochs: EpochRecord[];
+  title?: string;
+  maxPoints?: number;
+  /** The KL-weight schedule itself (step -> weight), drawn over every step; else the weights the logged steps recorded. */
+  klWeight?: (step: number) => number;
+}): TopLevelSpec {
   const steps = downsample(input.steps.filter((s) => Number.isFinite(s.step)), input.maxPoints ?? 600);
   const { epochs } = input;
   const terms = lossTerms(input.steps, epochs);
@@ -145,7 +152,12 @@ export function lossCurveSpec(input: { steps: StepRecord[]; epochs: EpochRecord[
       ],
     };
   });
-  const weights = steps.map((s) => ({ step: s.step, klWeight: klWeightOf(s) })).filter((w): w is { step: number; klWeight: number } => typeof w.klWeight === 'number' && Number.isFinite(w.klWeight));
+  const lastStep = Math.max(0, ...steps.map((s) => s.step), ...epochs.map((e) => e.step));
+  const schedule = input.klWeight;
+  const sampled = schedule && lastStep > 0 ? Array.from({ length: Math.min(lastStep, input.maxPoints ?? 600) + 1 }, (_, i) => Math.round((i * lastStep) / Math.min(lastStep, input.maxPoints ?? 600))) : [];
+  const weights = (schedule && sampled.length ? sampled.map((step) => ({ step, klWeight: schedule(step) })) : steps.map((s) => ({ step: s.step, klWeight: klWeightOf(s) }))).filter(
+    (w): w is { step: number; klWeight: number } => typeof w.klWeight === 'number' && Number.isFinite(w.klWeight),
+  );
   const weightPanel = weights.length
     ? [
         {
