@@ -174,8 +174,9 @@ export const SUITES: Record<string, SuiteFn> = {
     const seed = intFlag(flags, 'seed', 0)!;
     const rows: string[][] = [];
     const all: Record<string, RunReport> = {};
-    for (const name of names) {
-      log(`== variants: ${name}`);
+    const progress = suiteProgress('variants', names.length);
+    for (const [i, name] of names.entries()) {
+      log(`== ${progress(i, name)}`);
       const opts = suiteOptions(flags, `suite-variants/${name}`, log);
       const config = variantSuiteConfig(name, benchPlan(opts, hooksOf(name), seed));
       const r = await trainRun({ ...config, seed }, opts);
