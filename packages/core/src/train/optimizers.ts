@@ -190,7 +190,7 @@ export class Adam extends SlotOptimizer {
     tf.tidy(() => {
       const boolGate = gate ? (gate.dtype === 'bool' ? gate : tf.cast(gate, 'bool')) : undefined;
       // The gate as a float scalar, 1 or 0.
-      const open = boolGate ? tf.where(boolGate, tf.scalar(1), tf.scalar(0)) : undefined;
+      let open: tf.Tensor | undefined;
       params.forEach((p, i) => {
         const [m, v] = this.state[i];
         const g = grads[i];
@@ -206,7 +206,7 @@ export class Adam extends SlotOptimizer {
             }
           }
         }
-        if (!open) {
+        if (!boolGate) {
           const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
           const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
           const step = tf.div(tf.div(m1, c1), tf.add(tf.sqrt(tf.div(v1, c2)), epsilon));
@@ -218,6 +218,7 @@ export class Adam extends SlotOptimizer {
         // Gated, with one select instead of three (p, m, v): a closed gate makes the moments' decay 1, the
         // gradient's weight 0 and the rate 0, so every value stays exactly as it was, provided the gradient
         // terms are finite; entries whose square is not finite are zeroed first (only a closed gate sees them).
+        open ??= tf.where(boolGate, tf.scalar(1), tf.scalar(0));
         const finite = tf.isFinite(tf.square(g));
         const gs = tf.where(finite, g, tf.zerosLike(g));
         const k1 = tf.mul(open, 1 - beta1);
