@@ -107,14 +107,18 @@ export class Playground {
         maxSteps: steps,
         learningRate,
         progress: false,
+        // The page plots every step's loss and yields to the browser between steps anyway,
+        // so it reads each step back (the trainer's default reads every 50 steps).
+        logEvery: 1,
         signal: this.abort.signal,
         callbacks: [
           {
             onStepEnd: async (info) => {
               const now = performance.now();
-              this.losses.push(info.loss);
+              const loss = info.values?.loss ?? Number.NaN;
+              this.losses.push(loss);
               this.stepMs.push(now - last);
-              await options.onStep?.(info.loss, first + info.step);
+              await options.onStep?.(loss, first + info.step);
               // Give the page a turn to paint the curve and handle clicks between steps.
               await new Promise((resolve) => setTimeout(resolve, 0));
               last = performance.now();
