@@ -13,6 +13,8 @@
  * lavapipe (mesa-vulkan-drivers) is rejected by Dawn there.
  */
 
+import { importOptional } from './optional-import';
+
 /** What `installNodeWebGpu` set up. */
 export interface NodeWebGpuInfo {
   /** Dawn backend that gave the adapter ('vulkan', 'opengles', ...), or 'preset' when navigator.gpu already existed. */
@@ -54,26 +56,17 @@ export function nodeWebGpuInfo(): NodeWebGpuInfo | null {
   return installed;
 }
 
-// A computed specifier keeps bundlers from resolving the optional package; pnpm's strict layout
-// can hide it from @elbo/core when only the application installed it, so look from the cwd too.
+/** Dawn's 'webgpu' package, an optional peer (looked up from the application's directory too). */
 async function importDawn(): Promise<DawnModule> {
-  const spec = 'webgpu';
+  const needs = "WebGPU in Node needs Dawn's 'webgpu' package (npm i webgpu; its binary ships inside)";
+  let dawn: DawnModule | undefined;
   try {
-    return (await import(/* @vite-ignore */ /* webpackIgnore: true */ spec)) as DawnModule;
-  } catch (first) {
-    const nodeModule = 'node:module';
-    const nodeUrl = 'node:url';
-    try {
-      const { createRequire } = (await import(/* @vite-ignore */ nodeModule)) as typeof import('node:module');
-      const { pathToFileURL } = (await import(/* @vite-ignore */ nodeUrl)) as typeof import('node:url');
-      const cwd = (globalThis as unknown as { process: NodeProcess }).process.cwd();
-      const file = createRequire(pathToFileURL(`${cwd}/`).href).resolve(spec);
-      return (await import(/* @vite-ignore */ pathToFileURL(file).href)) as DawnModule;
-    } catch {
-      const msg = first instanceof Error ? first.message.split('\n')[0] : String(first);
-      throw new Error(`WebGPU in Node needs Dawn's 'webgpu' package (npm i webgpu; its binary ships inside): ${msg}`);
-    }
+    dawn = await importOptional<DawnModule>('webgpu');
+  } catch (e) {
+    throw new Error(`${needs}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
   }
+  if (!dawn) throw new Error(`${needs}: it is not installed`);
+  return dawn;
 }
 
 function describeAdapter(a: AdapterLike): string {
