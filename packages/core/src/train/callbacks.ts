@@ -160,7 +160,8 @@ export function progressCallback(options: { stream?: Stream; everySteps?: number
         }
         return;
       }
-      bar.update(info.batch + 1, `loss ${loss.toPrecision(4)}`);
+      // No loss until the first read-back (every logEvery steps): say nothing rather than NaN.
+      bar.update(info.batch + 1, Number.isFinite(loss) ? `loss ${loss.toPrecision(4)}` : undefined);
     },
     onEpochEnd(log) {
       const val = log.validation ? `  | val ${formatTerms(log.validation)}` : '';
