@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { type EpochRecord, lossCurveSpec, type StepRecord } from './loss-curves';
+import { type EpochRecord, lossCurveSpec, type StepRecord, termUnit } from './loss-curves';
 import { renderChart } from './render';
 import { archSuiteChart, betaSuiteChart, latentSuiteChart, suiteChartSpec } from './suite-charts';
 
@@ -108,5 +108,15 @@ describe('KL-weight panel', () => {
     // Without the schedule, the logged weights.
     const fromLog = lossCurveSpec({ steps: logged, epochs: run.epochs }) as unknown as typeof spec;
     expect(fromLog.vconcat.at(-1)!.data!.values.map((w) => w.step)).toEqual([25, 50]);
+  });
+});
+
+describe('term units', () => {
+  it('loss terms are nats per example; perplexity, fractions and bits are labelled as such', () => {
+    expect(termUnit('reconstruction').panel).toBe('nats per example');
+    expect(termUnit('priorNll').panel).toBe('nats per example');
+    expect(termUnit('perplexity').panel).toBe('codes');
+    expect(termUnit('codesUsed').panel).toBe('fraction');
+    expect(termUnit('priorBitsPerCode').panel).toBe('bits');
   });
 });

@@ -26,6 +26,18 @@ const SKIPPED_TERMS = new Set(['elbo']);
 
 const SERIES = ['train (logged steps)', 'train (epoch mean)', 'validation (end of epoch)'] as const;
 
+/**
+ * The unit of a reported term: loss terms are nats per example; a few
+ * reported alongside them are not (VQ-VAE's codebook perplexity and the
+ * fraction of codes used, anything in bits).
+ */
+export function termUnit(term: string): { panel: string; axis: string } {
+  if (/bits/i.test(term)) return { panel: 'bits', axis: 'bits' };
+  if (/perplexity/i.test(term)) return { panel: 'codes', axis: 'codes' };
+  if (/used|fraction/i.test(term)) return { panel: 'fraction', axis: 'fraction' };
+  return { panel: 'nats per example', axis: 'nats' };
+}
+
 /** Display name of a loss term: 'loss' is the total. */
 function termTitle(term: string): string {
   if (term === 'loss') return 'total loss';
@@ -80,9 +92,10 @@ function klWeightOf(s: StepRecord): number | undefined {
 
 /** The loss terms to draw, total first, in the order the model reports them. */
 export function lossTerms(steps: StepRecord[], epochs: EpochRecord[]): string[] {
+  // Every name any record has: a second training phase (e.g. a prior) reports terms of its own.
   const names = new Set<string>(['loss']);
-  for (const s of steps.slice(0, 1)) for (const k of Object.keys(s.terms ?? {})) names.add(k);
-  for (const e of epochs.slice(0, 1)) for (const k of Object.keys(e.train)) names.add(k);
+  for (const s of steps) for (const k of Object.keys(s.terms ?? {})) names.add(k);
+  for (const e of epochs) for (const k of Object.keys(e.train)) names.add(k);
   return [...names].filter((n) => !WEIGHT_TERMS.has(n) && !SKIPPED_TERMS.has(n));
 }
 
@@ -122,14 +135,14 @@ export function lossCurveSpec(input: {
     });
     const encoding = {
       x: { field: 'step', type: 'quantitative', title: 'step (dotted lines: epoch ends)', scale: { nice: false }, axis: { format: '~s' } },
-      y: { field: 'value', type: 'quantitative', title: 'nats', scale: { zero: false } },
+      y: { field: 'value', type: 'quantitative', title: termUnit(term).axis, scale: { zero: false } },
       color: { field: 'series', type: 'nominal', title: null, scale: { domain: present, range: present.map((p) => colours[p]) } },
       strokeDash: { field: 'series', type: 'nominal', title: null, scale: { domain: present, range: present.map((p) => dashes[p]) } },
     };
     return {
       width: 560,
       height: 150,
-      title: { text: `${termTitle(term)} (nats per example)`, fontSize: 12 },
+      title: { text: `${termTitle(term)} (${termUnit(term).panel})`, fontSize: 12 },
       layer: [
         {
           data: { values: epochs.map((e) => ({ step: e.step, label: `epoch ${e.epoch + 1}` })) },
