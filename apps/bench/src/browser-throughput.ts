@@ -2,8 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Flags } from './commands';
-import { intFlag } from './commands';
+import { type Flags, intFlag } from './flags';
 import { UsageError } from './errors';
 
 const BROWSER_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'];

@@ -4,8 +4,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runBrowserThroughput } from './browser-throughput';
-import type { Flags } from './commands';
-import { intFlag } from './commands';
+import { type Flags, intFlag } from './flags';
 import { UsageError } from './errors';
 
 type Bench = typeof import('@elbo/backend-native/bench');
