@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,8 +42,15 @@ describe.runIf(existsSync(cli))('a scaffolded variant in the bench', () => {
     const scaffold = (await import(join(root, 'scripts/create-variant.mjs'))) as { createVariant: (n: string, o: { root: string; log: (s: string) => void }) => string[] };
     scaffold.createVariant(name, { root: tmp, log: () => {} });
     const pkgDir = join(tmp, 'packages', name);
-    // The generated package's dependencies (@elbo/core, @elbo/losses, tfjs-core), as `pnpm install` would link them.
-    symlinkSync(join(root, 'packages/tcvae/node_modules'), join(pkgDir, 'node_modules'));
+    // The generated package's dependencies, linked as `pnpm install` would: @elbo/* to this workspace's
+    // packages, the rest (tfjs-core) to the copy @elbo/core uses, so there is one of each.
+    const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+    const fromCore = createRequire(join(root, 'packages/core/package.json'));
+    for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies })) {
+      const target = dep.startsWith('@elbo/') ? join(root, 'packages', dep.slice('@elbo/'.length)) : dirname(fromCore.resolve(`${dep}/package.json`));
+      mkdirSync(dirname(join(pkgDir, 'node_modules', dep)), { recursive: true });
+      symlinkSync(target, join(pkgDir, 'node_modules', dep));
+    }
     execFileSync(join(root, 'node_modules/.bin/tsup'), [], { cwd: pkgDir, stdio: 'pipe' });
     expect(JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).elbo).toEqual({ variant: true });
 

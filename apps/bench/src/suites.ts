@@ -21,7 +21,7 @@ export function benchConfigFile<T>(name: string): T {
 }
 
 interface SuiteConfigs {
-  beta: { mnist: Config; klWeights: number[]; dsprites: Config; compare?: { label: string; config: Config } };
+  beta: { label: string; mnist: Config; klWeights: number[]; dsprites: Config; compare?: { label: string; config: Config } };
   arch: { rows: Array<[string, Config]> };
   latent: { mnist: Config; latentDims: number[] };
 }
@@ -129,10 +129,10 @@ export const SUITES: Record<string, SuiteFn> = {
     }
     const table = writeTable(flags, 'beta', ['KL weight', 'recon MSE', 'KL (nats)', 'MIG (dSprites)', 'SAP (dSprites)', 'FID (MNIST clf)'], rows, { reports, disentanglement: dis, compared });
     log(table);
-    const chartRows = reports.map((r, i) => ({ beta: weights[i], mse: r.evaluation.reconstructionMse, kl: r.evaluation.terms.kl, mig: dis[i].mig, fid: r.evaluation.fid, model: 'beta-VAE' }));
+    const chartRows = reports.map((r, i) => ({ beta: weights[i], mse: r.evaluation.reconstructionMse, kl: r.evaluation.terms.kl, mig: dis[i].mig, fid: r.evaluation.fid, model: s.label }));
     if (s.compare && compared) {
       // The compared model sits at its own weight (its config's KL or TC weight), MIG only.
-      const at = Number(s.compare.config.tcWeight ?? s.compare.config.klWeight ?? s.compare.config.beta);
+      const at = Number(s.compare.config.tcWeight ?? s.compare.config.klWeight);
       chartRows.push({ beta: at, mig: (compared as { mig: number }).mig, model: s.compare.label } as (typeof chartRows)[number]);
     }
     await writeSuiteReport(suiteDir(flags, 'beta'), betaSuiteChart(chartRows), table);
