@@ -213,6 +213,17 @@ describe('checkpoint regressions (cases the fuzzer or a reading of the loader fo
     await checkLoadModel(set(['userDefinedMetadata', 'elbo', 'config', 'latentDim'], -3));
   });
 
+  it('a saved config describing far more parameters than the weights hold (createModel allocated 3e8-wide layers first)', async () => {
+    const muts = set(['userDefinedMetadata', 'elbo', 'config', 'latentDim'], 309365798);
+    await checkLoadModel(muts);
+    const { root, dir } = materialise(muts);
+    try {
+      await expect(loadModel(dir)).rejects.toMatchObject({ name: 'CheckpointError', field: 'userDefinedMetadata.elbo.config.latentDim' });
+    } finally {
+      removeTree(root);
+    }
+  });
+
   it('a shape whose byte count is not a safe integer (6 TB and beyond)', async () => {
     await checkLoadCheckpoint(set(['weightsManifest', 0, 'weights', 0, 'shape'], [2 ** 32, 2 ** 32]));
     await checkLoadCheckpoint(set(['weightsManifest', 0, 'weights', 0, 'shape'], [1e6, 1e6, 1e6]));

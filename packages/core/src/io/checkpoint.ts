@@ -17,6 +17,7 @@ import {
   type ElboMetadata,
   weightBuffer,
 } from './manifest';
+import { checkModelSize, MAX_MODEL_PARAMETERS } from './model-size';
 import { NodeDirectoryHandler } from './node-directory';
 
 /** A directory path (Node), a tfjs URL ('indexeddb://name', 'downloads://name', 'http(s)://.../model.json', 'file://dir') or any tf.io.IOHandler. */
@@ -222,6 +223,9 @@ export async function loadModel(source: CheckpointTarget): Promise<GenerativeMod
     }
     let model: GenerativeModel;
     try {
+      // The weights bound the model: a config describing far more parameters than the file holds is refused before createModel allocates them.
+      const elements = Object.values(weights).reduce((s, t) => s + t.size, 0);
+      checkModelSize(meta.config, Math.min(MAX_MODEL_PARAMETERS, 4 * elements + 1_000_000));
       model = createModel(meta.config);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;

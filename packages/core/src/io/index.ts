@@ -2,3 +2,4 @@ export * from './manifest';
 export * from './node-directory';
 export * from './checkpoint';
 export * from './http';
+export * from './model-size';
