@@ -19,7 +19,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DataSpec, EvaluationSpec } from './card';
 
 let classifier: Promise<MnistClassifier> | undefined;
-function sharedClassifier(): Promise<MnistClassifier> {
+/** The MNIST classifier, loaded once per process (its weights stay allocated). */
+export function sharedClassifier(): Promise<MnistClassifier> {
   if (!classifier) classifier = mnistClassifier();
   return classifier;
 }
