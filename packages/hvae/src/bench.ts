@@ -19,7 +19,8 @@ function warmupSteps(plan: { trainCount: number; batchSize: number; epochs: numb
 
 /** One fixed Bernoulli draw of the images (the dynamically binarised MNIST protocol of Burda et al. 2016). */
 function binarized(x: tf.Tensor, seed: number): tf.Tensor {
-  return tf.tidy(() => tf.cast(tf.less(tf.randomUniform(x.shape, 0, 1, 'float32', seed + 1), x), 'float32'));
+  // step(x - u): 1 where u < x, else 0, for u uniform on [0, 1).
+  return tf.tidy(() => tf.step(tf.sub(x, tf.randomUniform(x.shape, 0, 1, 'float32', seed + 1))));
 }
 
 /**
