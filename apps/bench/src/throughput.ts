@@ -180,7 +180,8 @@ export async function runThroughput(flags: Flags, log: (line: string) => void): 
   for (let round = 1; round <= rounds; round++) {
     if (info) {
       const g = bench.measureGemm(512, 512, 512);
-      gemmPeaks.push(g.gflops);
+      // The fastest call: on a shared machine the mean measures the neighbours as much as the cores.
+      gemmPeaks.push(g.bestGflops);
       log(`round ${round} sgemm 512^3 (native): ${fmt(g.gflops, 1)} GFLOP/s mean, ${fmt(g.bestGflops, 1)} best call`);
     }
     for (const model of models as ('mlp' | 'conv')[]) {
@@ -213,7 +214,7 @@ export async function runThroughput(flags: Flags, log: (line: string) => void): 
 
   const gemmPeak = Math.max(...gemmPeaks);
   const lines: string[] = [];
-  lines.push(`sgemm peak (native, 512^3, best round mean): ${fmt(gemmPeak, 1)} GFLOP/s`);
+  lines.push(`sgemm peak (native, 512^3, fastest call over the rounds): ${fmt(gemmPeak, 1)} GFLOP/s`);
   lines.push('', '| model | runtime | samples/s per round | ratio to best PyTorch per round | fraction of GEMM bound | peak RSS MiB |', '|---|---|---|---|---|---|');
   for (const model of models as ('mlp' | 'conv')[]) {
     const def = bench.THROUGHPUT_MODELS[model];
