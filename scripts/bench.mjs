@@ -3,15 +3,25 @@
 // elbo-bench CLI with the same arguments. Nothing is printed when every build is a cache hit, one line
 // ("building...") when something is rebuilt, and the whole build log only when the build fails.
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nxBin = join(root, 'node_modules', '.bin', 'nx');
 
+// The workspace's variant packages ("elbo": { "variant": true }) are built too: the bench discovers
+// them at run time, so one made by `pnpm create-variant` is not among the bench's dependencies.
+const variantPackages = readdirSync(join(root, 'packages'))
+  .map((d) => join(root, 'packages', d, 'package.json'))
+  .filter((f) => existsSync(f))
+  .map((f) => JSON.parse(readFileSync(f, 'utf8')))
+  .filter((pkg) => pkg.elbo?.variant === true)
+  .map((pkg) => pkg.name);
+
 function build() {
   return new Promise((resolve) => {
-    const child = spawn(nxBin, ['run', '@elbo/bench:build', '--output-style=static'], {
+    const child = spawn(nxBin, ['run-many', '-t', 'build', `--projects=${['@elbo/bench', ...variantPackages].join(',')}`, '--output-style=static'], {
       cwd: root,
       env: { ...process.env, NX_NO_CLOUD: 'true', FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
