@@ -62,8 +62,10 @@ export function readRunMetrics(dir: string): { steps: StepRecord[]; epochs: Epoc
   let epochOffset = 0;
   for (const f of files) {
     const log = parseMetricsLog(readFileSync(join(dir, f), 'utf8'));
-    for (const s of log.steps) steps.push({ ...s, step: s.step + offset });
-    for (const e of log.epochs) epochs.push({ ...e, step: e.step + offset, epoch: e.epoch + epochOffset });
+    // metrics.jsonl is the first phase, metrics-<phase>.jsonl the others.
+    const phase = /^metrics-(.+)\.jsonl$/.exec(f)?.[1] ?? 'train';
+    for (const s of log.steps) steps.push({ ...s, step: s.step + offset, phase });
+    for (const e of log.epochs) epochs.push({ ...e, step: e.step + offset, epoch: e.epoch + epochOffset, phase });
     offset = Math.max(offset, ...steps.map((s) => s.step), ...epochs.map((e) => e.step));
     epochOffset = epochs.length;
   }

@@ -8,6 +8,8 @@ export interface StepRecord {
   terms?: Record<string, number>;
   /** The KL weight the step used (a schedule's value), when the model has one. */
   klWeight?: number;
+  /** Training phase (a variant may train in phases, e.g. a prior after the autoencoder): lines do not join across phases. */
+  phase?: string;
 }
 
 /** One epoch's means (core's EpochLog, or its metrics.jsonl record). */
@@ -17,6 +19,7 @@ export interface EpochRecord {
   step: number;
   train: Record<string, number>;
   validation?: Record<string, number>;
+  phase?: string;
 }
 
 /** Term names that are weights or duplicates, not losses in nats: drawn apart (klWeight) or not at all. */
@@ -114,7 +117,13 @@ export function lossCurveSpec(input: {
   /** The KL-weight schedule itself (step -> weight), drawn over every step; else the weights the logged steps recorded. */
   klWeight?: (step: number) => number;
 }): TopLevelSpec {
-  const steps = downsample(input.steps.filter((s) => Number.isFinite(s.step)), input.maxPoints ?? 600);
+  const phases = [...new Set(input.steps.map((s) => s.phase ?? ''))];
+  const steps = phases.flatMap((ph) =>
+    downsample(
+      input.steps.filter((s) => Number.isFinite(s.step) && (s.phase ?? '') === ph),
+      Math.max(1, Math.round((input.maxPoints ?? 600) / phases.length)),
+    ).map((s) => ({ ...s, phase: ph })),
+  );
   const { epochs } = input;
   const terms = lossTerms(input.steps, epochs);
   // The legend lists only the series there are (no validation entry for a run without a validation set).
@@ -122,22 +131,23 @@ export function lossCurveSpec(input: {
   const colours = { [SERIES[0]]: '#9ecae1', [SERIES[1]]: '#1f77b4', [SERIES[2]]: '#ff7f0e' };
   const dashes = { [SERIES[0]]: [1, 0], [SERIES[1]]: [1, 0], [SERIES[2]]: [5, 3] };
   const panels = terms.map((term) => {
-    const values: Array<{ step: number; value: number; series: string }> = [];
-    const push = (step: number, value: number | undefined, series: string) => {
-      if (typeof value === 'number' && Number.isFinite(value)) values.push({ step, value, series });
+    const values: Array<{ step: number; value: number; series: string; phase: string }> = [];
+    const push = (step: number, value: number | undefined, series: string, phase: string | undefined) => {
+      if (typeof value === 'number' && Number.isFinite(value)) values.push({ step, value, series, phase: phase ?? '' });
     };
-    for (const s of steps) push(s.step, term === 'loss' ? s.loss : s.terms?.[term], SERIES[0]);
+    for (const s of steps) push(s.step, term === 'loss' ? s.loss : s.terms?.[term], SERIES[0], s.phase);
     // An epoch's training mean sits mid-epoch (it averages the whole epoch); validation is measured at its end.
     epochs.forEach((e, i) => {
       const start = i > 0 ? epochs[i - 1].step : 0;
-      push((start + e.step) / 2, e.train[term], SERIES[1]);
-      push(e.step, e.validation?.[term], SERIES[2]);
+      push((start + e.step) / 2, e.train[term], SERIES[1], e.phase);
+      push(e.step, e.validation?.[term], SERIES[2], e.phase);
     });
     const encoding = {
       x: { field: 'step', type: 'quantitative', title: 'step (dotted lines: epoch ends)', scale: { nice: false }, axis: { format: '~s' } },
       y: { field: 'value', type: 'quantitative', title: termUnit(term).axis, scale: { zero: false } },
       color: { field: 'series', type: 'nominal', title: null, scale: { domain: present, range: present.map((p) => colours[p]) } },
       strokeDash: { field: 'series', type: 'nominal', title: null, scale: { domain: present, range: present.map((p) => dashes[p]) } },
+      detail: { field: 'phase', type: 'nominal' },
     };
     return {
       width: 560,
@@ -152,7 +162,8 @@ export function lossCurveSpec(input: {
         {
           data: { values },
           transform: [{ filter: `datum.series === '${SERIES[0]}'` }],
-          mark: { type: 'line', strokeWidth: 1, clip: true },
+          // Sparse logs (a short run logs every logEvery steps) get points, so a lone value still shows.
+          mark: { type: 'line', strokeWidth: 1, clip: true, ...(steps.length < 40 ? { point: { size: 16, filled: true } } : {}) },
           encoding: { ...encoding },
         },
         {
