@@ -69,7 +69,11 @@ describe.runIf(existsSync(cli))('elbo-bench: one line and exit 2 for each kind o
 
   it('a truncated checkpoint', () => {
     const dir = checkpoint(join(tmp(), 'model'), ['w.bin'], 40);
-    expectOneLine(run(['eval', '--model', dir, '--backend', 'cpu']), /truncated: 40 bytes, the manifest needs 400.*point --model at a directory written by elbo/);
+    const r = run(['eval', '--model', dir, '--backend', 'cpu']);
+    expectOneLine(r, /truncated: 40 bytes, the manifest needs 400.*point --model at a directory written by elbo/);
+    // The backend line is short; why it was chosen (and what was skipped) only under --verbose.
+    expect(r.stdout.trim()).toBe('backend: cpu');
+    expect(run(['eval', '--model', dir, '--backend', 'cpu', '--verbose']).stdout).toMatch(/^backend: cpu \(.+\)/);
   });
 
   it('a hostile checkpoint (a weight path out of its folder)', () => {
