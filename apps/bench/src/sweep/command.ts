@@ -8,6 +8,7 @@ import type { Flags } from '../flags';
 import { writeJsonAtomic } from './job';
 import { poolShape, runLocalPool, serveIpcJobs } from './pool';
 import { type JobRecord, statusLines, storeRecords, sweepTable, writeSweepReport } from './report';
+import { BUILT_IN_SWEEPS } from './builtins';
 import { expandSweep, loadSweepSpec, type SweepJob, type SweepSpec } from './spec';
 
 function int(flags: Flags, name: keyof Flags, min = 1): number | undefined {
@@ -21,28 +22,42 @@ function int(flags: Flags, name: keyof Flags, min = 1): number | undefined {
 const str = (flags: Flags, name: keyof Flags): string | undefined => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined);
 const storeOf = (flags: Flags) => resolve(str(flags, 'store') ?? str(flags, 'runs') ?? 'runs');
 
-/** A sweep's spec and jobs from a spec file / built-in name, or (status, report) the jobs list a sweep saved. */
-async function sweepOf(target: string | undefined, flags: Flags): Promise<{ spec: Pick<SweepSpec, 'name' | 'description' | 'epochs' | 'trainLimit' | 'batchSize'>; jobs: SweepJob[] }> {
+type SpecSummary = Pick<SweepSpec, 'name' | 'description' | 'epochs' | 'trainLimit' | 'batchSize'>;
+
+const summaryOf = (name: string, jobs: SweepJob[]): SpecSummary => ({ name, epochs: jobs[0].training.epochs, trainLimit: jobs[0].training.trainLimit, batchSize: jobs[0].training.batchSize });
+
+/**
+ * A sweep's spec and jobs. `sweep SPEC` expands the spec (with the flag overrides). `status` and
+ * `report` (`saved`) use the jobs the last `sweep` of that name saved (in the store, else in the
+ * queue), unless budget flags are given, so that `sweep status beta` finds the jobs `sweep beta
+ * --seeds 2 --train-limit 2000` made; a name that is neither a spec nor saved is an error.
+ */
+async function sweepOf(target: string | undefined, flags: Flags, saved = false): Promise<{ spec: SpecSummary; jobs: SweepJob[] }> {
   if (!target) throw new UsageError('sweep needs a SPEC: a JSON file or a built-in (beta, arch, latent, variants)');
-  const saved = join(storeOf(flags), target, 'sweep.json');
-  const isSpec = existsSync(target) || ['beta', 'arch', 'latent', 'variants'].includes(target);
-  if (!isSpec && existsSync(saved)) {
-    const s = JSON.parse(readFileSync(saved, 'utf8')) as { spec: SweepSpec; jobs: SweepJob[] };
-    return { spec: s.spec, jobs: s.jobs };
-  }
-  const queue = str(flags, 'queue');
-  if (!isSpec && queue) {
-    const { sweepJobsFromQueue } = await import('./queue');
-    const jobs = await sweepJobsFromQueue(queue, target);
-    if (jobs?.length) return { spec: { name: target, epochs: jobs[0].training.epochs, trainLimit: jobs[0].training.trainLimit, batchSize: jobs[0].training.batchSize }, jobs };
-  }
-  const spec = await loadSweepSpec(target, {
+  const overrides = {
     seeds: int(flags, 'seeds'),
     epochs: int(flags, 'epochs'),
     trainLimit: int(flags, 'train-limit'),
     testLimit: int(flags, 'test-limit', 10),
     batchSize: int(flags, 'batch-size'),
-  });
+  };
+  const isSpec = existsSync(target) || Object.hasOwn(BUILT_IN_SWEEPS, target);
+  const spec = isSpec ? await loadSweepSpec(target, overrides) : undefined;
+  if (saved && Object.values(overrides).every((v) => v === undefined)) {
+    const name = spec?.name ?? target;
+    const file = join(storeOf(flags), name, 'sweep.json');
+    if (existsSync(file)) {
+      const s = JSON.parse(readFileSync(file, 'utf8')) as { spec: SweepSpec; jobs: SweepJob[] };
+      return { spec: s.spec, jobs: s.jobs };
+    }
+    const queue = str(flags, 'queue');
+    if (queue) {
+      const { sweepJobsFromQueue } = await import('./queue');
+      const jobs = await sweepJobsFromQueue(queue, name);
+      if (jobs?.length) return { spec: spec ?? summaryOf(name, jobs), jobs };
+    }
+  }
+  if (!spec) throw new UsageError(`no sweep ${JSON.stringify(target)}: not a spec file, not a built-in (${Object.keys(BUILT_IN_SWEEPS).join(', ')}), and not run in this store${str(flags, 'queue') ? ' or queue' : ''}`);
   return { spec, jobs: expandSweep(spec) };
 }
 
@@ -74,7 +89,7 @@ async function report(spec: Parameters<typeof sweepTable>[0], records: JobRecord
 async function sweepCommand(flags: Flags, rest: string[], log: (line: string) => void): Promise<number> {
   const [first, second] = rest;
   if (first === 'status' || first === 'report') {
-    const { spec, jobs } = await sweepOf(second, flags);
+    const { spec, jobs } = await sweepOf(second, flags, true);
     const records = await recordsOf(jobs, flags);
     if (first === 'status') for (const l of statusLines(records)) log(l);
     else await report(spec, records, flags, log);
@@ -94,7 +109,15 @@ async function sweepCommand(flags: Flags, rest: string[], log: (line: string) =>
     if (flags.detach) return 0;
     let lastLine = '';
     for (;;) {
-      const records = await recordsOf(jobs, flags);
+      let records: JobRecord[];
+      try {
+        records = await recordsOf(jobs, flags);
+      } catch (e) {
+        // Redis away (restarting): the jobs are safe in its append-only file; ask again.
+        log(`${(e as Error).message.split('\n')[0]}; asking again in 5 s`);
+        await new Promise((r) => setTimeout(r, 5000));
+        continue;
+      }
       const left = records.filter((r) => r.state !== 'done' && r.state !== 'failed').length;
       const line = statusLines(records).at(-1)!;
       if (line !== lastLine && !flags['no-progress']) log(line);

@@ -32,9 +32,28 @@ export function parseQueueUrl(url: string): { host: string; port: number; db: nu
   };
 }
 
-/** A connection that waits out a Redis restart instead of failing commands (what BullMQ workers need). */
-export function connect(url: string): Redis {
-  return new Redis({ ...parseQueueUrl(url), maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 2000) });
+/**
+ * A worker's connection waits out a Redis restart instead of failing commands (what BullMQ
+ * workers need). A client's (sweep, status, report) gives up after about 10 s with one line.
+ */
+export function connect(url: string, wait = false): Redis {
+  const options = parseQueueUrl(url);
+  if (wait) return new Redis({ ...options, maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 2000) });
+  const client = new Redis({ ...options, maxRetriesPerRequest: 2, connectTimeout: 5000, retryStrategy: (times) => (times > 8 ? null : Math.min(200 * times, 2000)) });
+  // Errors surface as rejected commands (with the reason below); without a listener ioredis would also print each one.
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** A Redis command of a client that failed: one line naming the queue. */
+export async function reach<T>(url: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    const m = (e as Error).message.split('\n')[0];
+    if (/ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|Connection is closed|max retries|Reached the max retries/i.test(m)) throw new UsageError(`cannot reach the queue at ${url} (${m})`);
+    throw e;
+  }
 }
 
 export interface EnqueueSummary {
@@ -46,9 +65,15 @@ export interface EnqueueSummary {
 }
 
 /** Put a sweep's jobs in the queue. Jobs already there are left alone (their ids are stable), failed ones retried. */
-export async function enqueueSweep(url: string, jobs: SweepJob[]): Promise<EnqueueSummary> {
+export function enqueueSweep(url: string, jobs: SweepJob[]): Promise<EnqueueSummary> {
+  return reach(url, () => enqueue(url, jobs));
+}
+
+async function enqueue(url: string, jobs: SweepJob[]): Promise<EnqueueSummary> {
   const connection = connect(url);
   const queue = new Queue(QUEUE_NAME, { connection });
+  // Connection errors reach the caller as rejected commands; this keeps BullMQ from printing each retry.
+  queue.on('error', () => undefined);
   const summary: EnqueueSummary = { added: 0, present: 0, retried: 0 };
   try {
     if (jobs.length > 0) await connection.set(jobsKey(jobs[0].sweep), JSON.stringify(jobs));
@@ -78,7 +103,11 @@ export async function enqueueSweep(url: string, jobs: SweepJob[]): Promise<Enque
 }
 
 /** The jobs a sweep put in the queue (so status and report work without the spec). */
-export async function sweepJobsFromQueue(url: string, sweep: string): Promise<SweepJob[] | undefined> {
+export function sweepJobsFromQueue(url: string, sweep: string): Promise<SweepJob[] | undefined> {
+  return reach(url, () => savedJobs(url, sweep));
+}
+
+async function savedJobs(url: string, sweep: string): Promise<SweepJob[] | undefined> {
   const connection = connect(url);
   try {
     const raw = await connection.get(jobsKey(sweep));
@@ -97,9 +126,15 @@ export interface QueuedJobState {
 }
 
 /** Queue state, progress and recorded result of each job. */
-export async function queueStates(url: string, jobs: SweepJob[]): Promise<Map<string, QueuedJobState>> {
+export function queueStates(url: string, jobs: SweepJob[]): Promise<Map<string, QueuedJobState>> {
+  return reach(url, () => states(url, jobs));
+}
+
+async function states(url: string, jobs: SweepJob[]): Promise<Map<string, QueuedJobState>> {
   const connection = connect(url);
   const queue = new Queue(QUEUE_NAME, { connection });
+  // Connection errors reach the caller as rejected commands; this keeps BullMQ from printing each retry.
+  queue.on('error', () => undefined);
   const out = new Map<string, QueuedJobState>();
   try {
     const results = jobs.length > 0 ? await connection.hgetall(resultsKey(jobs[0].sweep)) : {};
@@ -146,8 +181,8 @@ export interface QueueWorkerOptions {
  * Redis (a hash field per job id, so writing it twice changes nothing).
  */
 export function startQueueWorker(options: QueueWorkerOptions): { worker: Worker; close: () => Promise<void> } {
-  const connection = connect(options.url);
-  const results = connect(options.url);
+  const connection = connect(options.url, true);
+  const results = connect(options.url, true);
   const name = `${hostname()}:${process.pid}`;
   const aborts = new Map<string, { abort: AbortController; token?: string }>();
   const worker = new Worker(
