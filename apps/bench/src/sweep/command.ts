@@ -190,9 +190,9 @@ async function workerCommand(flags: Flags, rest: string[], log: (line: string) =
 
 export const SWEEP_COMMAND: Command = {
   args: 'SPEC',
-  description: `a grid of training runs over seeds (SPEC: a JSON file, or beta | arch | latent | variants) on a local pool of
-                             --workers N processes (--threads N each), or on a BullMQ queue: --queue redis://host:port/db;
-                             sweep status SPEC and sweep report SPEC (tables + charts); --seeds N --store DIR --detach`,
+  description: `a grid of runs over seeds (SPEC: a JSON file, or beta | arch | latent | variants)
+                             on a local pool (--workers N, --threads N) or a BullMQ queue (--queue redis://host:port/db);
+                             sweep status SPEC, sweep report SPEC (mean ± std tables, chart); --seeds N --store DIR --detach`,
   positionals: true,
   backend: false,
   run: sweepCommand,
