@@ -185,10 +185,11 @@ function slotNames(config: OptimizerConfig, src: CheckpointSource): string[] {
 
 async function read(source: CheckpointTarget): Promise<ReadArtifacts & { src: CheckpointSource }> {
   const handler = handlerFor(source, 'load');
-  const name = typeof source === 'string' ? source : 'checkpoint';
+  // Errors name the file: the directory's model.json, the URL, or the target string; a custom handler is just "checkpoint".
+  const name = typeof source === 'string' ? source : handler instanceof HttpCheckpointHandler ? handler.url : handler instanceof NodeDirectoryHandler ? handler.dir : undefined;
   const src: CheckpointSource = {
-    where: typeof source === 'string' ? `checkpoint ${source}` : 'checkpoint',
-    file: handler instanceof NodeDirectoryHandler ? `${handler.dir}/model.json` : name,
+    where: name === undefined ? 'checkpoint' : `checkpoint ${name}`,
+    file: handler instanceof NodeDirectoryHandler ? `${handler.dir}/model.json` : (name ?? 'checkpoint'),
   };
   let artifacts: tf.io.ModelArtifacts;
   try {
