@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listVariants } from '@elbo/core';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../errors';
 import type { JobResult } from './job';
@@ -66,6 +67,9 @@ describe('sweep specs', () => {
       const jobs = expandSweep(await loadSweepSpec(name, { seeds: 2 }));
       expect(jobs).toHaveLength(8);
     }
+    const variants = expandSweep(await loadSweepSpec('variants', { seeds: 1 }));
+    expect(variants.length).toBeGreaterThanOrEqual(2);
+    for (const j of variants) expect(listVariants()).toContain(j.config.variant);
   });
 
   it('a pool never runs more native threads than cores', () => {
