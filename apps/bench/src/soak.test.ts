@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runSoak, soakCsv, soakMarkdown, soakVerdict, DEFAULT_SOAK_BOUNDS, type SoakPoint } from './soak';
+import { renderChart } from './charts/render';
+import { runSoak, soakChartSpec, soakCsv, soakMarkdown, soakVerdict, DEFAULT_SOAK_BOUNDS, type SoakPoint } from './soak';
 
 describe('soak', () => {
   it('trains the quick MLP VAE 300 steps on native and wasm with flat tf.memory() and RSS after warm-up', async () => {
@@ -12,6 +13,9 @@ describe('soak', () => {
     }
     expect(soakCsv(results).split('\n')[1]).toMatch(/^native,0,/);
     expect(soakMarkdown(results)).toContain('| 300 |');
+    const chart = await renderChart(soakChartSpec(results) as never);
+    expect(chart.svg).toContain('RSS MiB');
+    expect(chart.png.subarray(1, 4).toString()).toBe('PNG');
   }, 600_000);
 
   it('fails a run whose tensors or RSS grow after warm-up', () => {

@@ -163,6 +163,34 @@ export function soakCsv(results: SoakBackendResult[]): string {
   return `${rows.join('\n')}\n`;
 }
 
+/** A Vega-Lite spec of the run: tensors, tensor MiB and RSS MiB against the step, one line per backend. */
+export function soakChartSpec(results: SoakBackendResult[]): Record<string, unknown> {
+  const values = results.flatMap((r) =>
+    r.points.flatMap((p) => [
+      { backend: r.backend, step: p.step, metric: 'tensors', value: p.numTensors },
+      { backend: r.backend, step: p.step, metric: 'tensor MiB', value: p.numBytes / 2 ** 20 },
+      { backend: r.backend, step: p.step, metric: 'RSS MiB', value: p.rss / 2 ** 20 },
+    ]),
+  );
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: `soak: memory per step (${results.map((r) => `${r.backend} ${r.passed ? 'flat' : 'GROWS'}`).join(', ')})`,
+    data: { values },
+    facet: { row: { field: 'metric', type: 'nominal', title: null, sort: ['tensors', 'tensor MiB', 'RSS MiB'] } },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 560,
+      height: 140,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'step', type: 'quantitative', title: 'training step' },
+        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
+        color: { field: 'backend', type: 'nominal' },
+      },
+    },
+  };
+}
+
 /** `elbo-bench soak --steps N [--backends native,wasm] [--every K] [--out DIR]`: exit 1 when memory grows after warm-up. */
 export async function soakCommand(flags: Flags, log: (line: string) => void): Promise<number> {
   const steps = intFlag(flags, 'steps', 10_000, 1)!;
@@ -182,7 +210,12 @@ export async function soakCommand(flags: Flags, log: (line: string) => void): Pr
   writeFileSync(join(dir, 'soak.json'), `${JSON.stringify({ steps, backends: results }, null, 2)}\n`);
   writeFileSync(join(dir, 'soak.csv'), soakCsv(results));
   writeFileSync(join(dir, 'soak.md'), soakMarkdown(results));
+  // The chart module (vega, resvg) loads only here, not for runSoak.
+  const { renderChart } = await import('./charts/render');
+  const chart = await renderChart(soakChartSpec(results) as never);
+  writeFileSync(join(dir, 'soak.svg'), chart.svg);
+  writeFileSync(join(dir, 'soak.png'), chart.png);
   for (const r of results) log(`${r.backend}: ${r.passed ? 'no growth' : r.failures.join('; ')} (${r.stepsPerSecond.toFixed(1)} steps/s)`);
-  log(`wrote ${join(dir, 'soak.json')}, soak.csv, soak.md`);
+  log(`wrote ${join(dir, 'soak.json')}, soak.csv, soak.md, soak.png, soak.svg`);
   return results.every((r) => r.passed) ? 0 : 1;
 }
