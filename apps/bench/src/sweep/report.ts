@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { renderChart } from '../charts/render';
+import { writeChart } from '../report';
 import { type JobProgress, type JobResult, jobDir, readProgress, readResult } from './job';
 import type { SweepJob, SweepSpec } from './spec';
 
@@ -144,21 +144,39 @@ export function sweepChartSpec(title: string, table: SweepTable): TopLevelSpec |
   return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: `sweep ${title}: mean ± std over seeds`, hconcat: panels } as unknown as TopLevelSpec;
 }
 
-/** Write table.md, table.json and the chart (chart.png, chart.svg) to `outDir`. */
+const escapeHtml = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * The suite report format: table.md and table.json, chart.png/svg (mean ± std per grid point),
+ * report.md and a standalone report.html with the table and the chart.
+ */
 export async function writeSweepReport(outDir: string, name: string, table: SweepTable, records: JobRecord[]): Promise<string[]> {
   mkdirSync(outDir, { recursive: true });
   const files = ['table.md', 'table.json'];
   const spec = sweepChartSpec(name, table);
-  let chartLine = '';
-  if (spec) {
-    const chart = await renderChart(spec);
-    writeFileSync(join(outDir, 'chart.png'), chart.png);
-    writeFileSync(join(outDir, 'chart.svg'), chart.svg);
-    files.push('chart.png', 'chart.svg');
-    chartLine = '\n![mean ± std over seeds per grid point](chart.png)\n';
-  }
-  writeFileSync(join(outDir, 'table.md'), `${table.markdown}${chartLine}`);
+  const chart = spec ? await writeChart(outDir, 'chart', spec) : undefined;
+  if (chart) files.push(...chart.files);
+  const chartLine = chart ? '\n![mean ± std over seeds per grid point](chart.png)\n' : '';
+  writeFileSync(join(outDir, 'table.md'), table.markdown);
   writeFileSync(join(outDir, 'table.json'), `${JSON.stringify({ rows: table.rows, failed: table.failed, jobs: records.map((r) => ({ id: r.job.id, state: r.state, result: r.result, failure: r.failure })) }, null, 2)}\n`);
+  writeFileSync(join(outDir, 'report.md'), `${table.markdown}${chartLine}`);
+  const html = table.markdown
+    .split('\n\n')
+    .map((block) => {
+      const lines = block.split('\n');
+      if (!lines[0].startsWith('|')) return lines[0].startsWith('# ') ? `<h1>${escapeHtml(lines[0].slice(2))}</h1>` : `<p>${escapeHtml(block)}</p>`;
+      const cells = (l: string) => l.slice(1, -1).split('|').map((c) => escapeHtml(c.trim()));
+      const [head, , ...body] = lines;
+      return `<table><tr>${cells(head).map((c) => `<th>${c}</th>`).join('')}</tr>\n${body.map((r) => `<tr>${cells(r).map((c) => `<td>${c}</td>`).join('')}</tr>`).join('\n')}</table>`;
+    })
+    .join('\n');
+  writeFileSync(
+    join(outDir, 'report.html'),
+    `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>sweep ${escapeHtml(name)}</title>
+<style>body { font-family: 'DejaVu Sans', system-ui, sans-serif; margin: 2em auto; max-width: 1400px; } table { border-collapse: collapse; } td, th { border-bottom: 1px solid #ddd; padding: 3px 12px; }</style>
+</head><body>\n${html}\n${chart ? `<figure>${chart.svg}</figure>` : ''}\n</body></html>\n`,
+  );
+  files.push('report.md', 'report.html');
   return files;
 }
 
@@ -174,7 +192,8 @@ export function statusLines(records: JobRecord[], now = Date.now()): string[] {
       const left = p.totalSteps - p.step;
       const eta = p.stepsPerSecond > 0 ? `ETA ${Math.ceil(left / p.stepsPerSecond)} s` : 'ETA n/a';
       const age = Math.round((now - p.updatedAt) / 1000);
-      detail = `step ${p.step}/${p.totalSteps} (${((100 * p.step) / p.totalSteps).toFixed(0)}%), ${p.stepsPerSecond.toFixed(1)} steps/s, ${eta}, on ${p.worker}${age > 30 ? `, last update ${age} s ago` : ''}`;
+      const where = `on ${p.worker}${age > 30 ? `, last update ${age} s ago` : ''}`;
+      detail = left <= 0 ? `${p.totalSteps} steps trained, evaluating, ${where}` : `step ${p.step}/${p.totalSteps} (${((100 * p.step) / p.totalSteps).toFixed(0)}%), ${p.stepsPerSecond.toFixed(1)} steps/s, ${eta}, ${where}`;
     }
     out.push(`${r.job.id.padEnd(36)} ${r.state.padEnd(8)} ${detail}`);
   }

@@ -111,9 +111,10 @@ describe('sweep report', () => {
     }));
     const dir = mkdtempSync(join(tmpdir(), 'elbo-sweep-report-'));
     const files = await writeSweepReport(dir, 'c', sweepTable(spec, records), records);
-    expect(files).toEqual(['table.md', 'table.json', 'chart.png', 'chart.svg']);
+    expect(files).toEqual(['table.md', 'table.json', 'chart.png', 'chart.svg', 'report.md', 'report.html']);
     expect(readFileSync(join(dir, 'chart.png')).subarray(1, 4).toString()).toBe('PNG');
     expect(readFileSync(join(dir, 'chart.svg'), 'utf8')).toContain('test -ELBO (nats)');
-    expect(readFileSync(join(dir, 'table.md'), 'utf8')).toContain('![mean ± std over seeds per grid point](chart.png)');
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('![mean ± std over seeds per grid point](chart.png)');
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<td>100.50 ± 0.71</td>');
   });
 });
