@@ -5,13 +5,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { JobFailure, jobDir, runJob } from './job';
 import { expandSweep, parseSweepSpec } from './spec';
+import { benchConfigFile } from '../suites';
+
+// The bench names no variant: the tests train whichever variant the quick config names.
+const { variant } = benchConfigFile<{ variant: string }>('quick.json');
 
 describe('sweep job', () => {
   it('a loss that is never finite fails the job with its reason', async () => {
     // A Gaussian decoder with log-scale -200: every reconstruction term is infinite, the NaN guard skips 10 steps in a row and stops.
     const spec = parseSweepSpec({
       name: 'nonfinite',
-      base: { variant: 'vae', inputShape: [784], hiddenDims: [8], latentDim: 2, likelihood: 'gaussian', likelihoodScale: -200 },
+      base: { variant, inputShape: [784], hiddenDims: [8], latentDim: 2, likelihood: 'gaussian', likelihoodScale: -200 },
       trainLimit: 512,
       testLimit: 20,
       batchSize: 16,

@@ -8,6 +8,10 @@ import { checkpointStep, jobDir, type JobResult } from './job';
 import { benchCli } from './pool';
 import { queueStates } from './queue';
 import { expandSweep, parseSweepSpec, type SweepJob } from './spec';
+import { benchConfigFile } from '../suites';
+
+// The bench names no variant: the tests train whichever variant the quick config names.
+const { variant } = benchConfigFile<{ variant: string }>('quick.json');
 
 /**
  * Fault tests on a real Redis (Debian's redis-server, started here on a free
@@ -17,7 +21,7 @@ import { expandSweep, parseSweepSpec, type SweepJob } from './spec';
  */
 
 // Tiny jobs: a small MLP on 1,536 MNIST images, 48 steps of batch 32, a checkpoint every 4 steps.
-const base = { variant: 'vae', inputShape: [784], hiddenDims: [64], latentDim: 4 };
+const base = { variant, inputShape: [784], hiddenDims: [64], latentDim: 4 };
 const budget = { trainLimit: 1536, testLimit: 200, batchSize: 32, checkpointEverySteps: 4 };
 const goodSpec = { name: 'fault', base, axes: { latentDim: [2, 4] }, seeds: 2, ...budget };
 const badSpec = { name: 'fault-bad', base, axes: { latentDim: [0] }, seeds: 1, attempts: 2, ...budget };

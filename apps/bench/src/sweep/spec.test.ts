@@ -8,8 +8,12 @@ import type { JobResult } from './job';
 import { poolShape } from './pool';
 import { meanStd, sweepTable, writeSweepReport } from './report';
 import { expandSweep, loadSweepSpec, parseSweepSpec } from './spec';
+import { benchConfigFile } from '../suites';
 
-const base = { variant: 'vae', inputShape: [784], latentDim: 4 };
+// The bench names no variant: the tests train whichever variant the quick config names.
+const { variant } = benchConfigFile<{ variant: string }>('quick.json');
+
+const base = { variant, inputShape: [784], latentDim: 4 };
 
 describe('sweep specs', () => {
   it('crosses the axes and seeds into jobs with stable ids', () => {
@@ -20,7 +24,7 @@ describe('sweep specs', () => {
     expect(jobs[0]).toMatchObject({ point: '0.5_2', seed: 0, axes: { klWeight: '0.5', latentDim: '2' }, config: { ...base, klWeight: 0.5, latentDim: 2, seed: 0 } });
     expect(jobs[0].training).toMatchObject({ epochs: 1, trainLimit: 256, batchSize: 128 });
     // The same spec, with keys in another order, gives the same ids; another budget gives other ids.
-    const again = expandSweep(parseSweepSpec({ trainLimit: 256, seeds: 2, axes: { klWeight: [0.5, 1, 4], latentDim: [2, 8] }, base: { latentDim: 4, inputShape: [784], variant: 'vae' }, name: 't' }));
+    const again = expandSweep(parseSweepSpec({ trainLimit: 256, seeds: 2, axes: { klWeight: [0.5, 1, 4], latentDim: [2, 8] }, base: { latentDim: 4, inputShape: [784], variant }, name: 't' }));
     expect(again.map((j) => j.id)).toEqual(jobs.map((j) => j.id));
     const other = expandSweep(parseSweepSpec({ name: 't', base, axes: { klWeight: [0.5, 1, 4], latentDim: [2, 8] }, seeds: 2, trainLimit: 512 }));
     expect(other.some((j) => jobs.some((k) => k.id === j.id))).toBe(false);
