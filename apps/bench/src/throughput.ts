@@ -171,7 +171,8 @@ export async function runThroughput(flags: Flags, log: (line: string) => void): 
     settings = torchSettings(cores, Number(probe.stdout.trim()) || 1);
   }
   const info = native.nativeInfo();
-  log(`machine: ${cores} cores; native ${info ? `${info.gemmKernel}, ${info.threads} threads` : `unavailable (${native.nativeLoadError()?.message})`}; node ${process.version}; MNIST ${count} training images`);
+  log(`machine: ${cores} cores; node ${process.version}; MNIST ${count} training images`);
+  log(native.nativeLoadSummary());
   log(`models: ${models.map((m) => `${m} = ${bench.THROUGHPUT_MODELS[m as 'mlp'].description}, batch ${bench.THROUGHPUT_MODELS[m as 'mlp'].batchSize}, ${(bench.THROUGHPUT_MODELS[m as 'mlp'].flopsPerSample / 1e6).toFixed(2)} MFLOP/sample`).join('; ')}`);
 
   const rows: Measurement[] = [];
