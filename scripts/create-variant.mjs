@@ -6,7 +6,7 @@
  * builds and passes its tests untouched (package.json with the exports map,
  * peer deps and sideEffects; tsup / vitest / tsconfig; a config schema that
  * extends core's base model config, a model built from @elbo/core's blocks
- * whose loss goes through core's objective, the registration in index.ts, the
+ * whose loss goes through core's objective, the registration in index.ts with an empty bench-hooks object (bench.ts), the
  * shared conformance test) and a changeset.
  * Then: `pnpm install` (links the new workspace package) and edit the model.
  */
@@ -180,13 +180,26 @@ export function create${Pascal}(config: Omit<${Pascal}ConfigInput, 'variant'> & 
 export * from './config';
 export * from './${name}';
 `;
+  files[`${base}/src/bench.ts`] = `import type { VariantBench } from '@elbo/core';
+import type { ${Pascal} } from './${name}';
+
+/**
+ * What a bench (elbo-bench) needs of ${name} beyond its schema and factory: a default MNIST config,
+ * fields that depend on the data, training phases, extra metrics and pictures (see VariantBench in
+ * @elbo/core). Every hook is optional; with none the bench trains, evaluates and pictures the model
+ * through its generic path.
+ */
+export const ${camel}Bench: VariantBench<${Pascal}> = {};
+`;
   files[`${base}/src/index.ts`] = `import { type GenerativeModel, registerVariant } from '@elbo/core';
+import { ${camel}Bench } from './bench';
 import { ${camel}ConfigSchema } from './config';
 import { ${Pascal} } from './${name}';
 
 export * from './base';
 
 registerVariant('${name}', {
+  bench: ${camel}Bench,
   schema: ${camel}ConfigSchema as never,
   create: (config) => new ${Pascal}(config as never) as GenerativeModel,
   description: ${JSON.stringify(desc)},

@@ -105,7 +105,9 @@ export function variantSuiteConfig(name: string, plan: Parameters<NonNullable<Re
     { variant: name, inputShape: [784], latentDim: 20 },
     { variant: name, inputShape: [28, 28, 1], latentDim: 20 },
   ];
-  for (const c of candidates) if (schema?.safeParse({ ...c, seed: plan.seed }).success) return c;
+  // Fields the variant derives from the data (its completeConfig hook) are filled in before the check, as trainRun does.
+  const complete = (c: Config): Config => (hooks.completeConfig ? hooks.completeConfig(c, plan) : c);
+  for (const c of candidates) if (schema?.safeParse(complete({ ...c, seed: plan.seed })).success) return c;
   throw new UsageError(
     `variant "${name}" has no MNIST config for suite variants: its schema accepts neither ${candidates.map((c) => JSON.stringify(c)).join(' nor ')}; give its bench hooks a config()`,
   );

@@ -27,7 +27,7 @@ describe('create-variant scaffold', () => {
       [
         '.changeset/beta-tc.md',
         ...['package.json', 'tsconfig.json', 'tsup.config.ts', 'vitest.config.ts'].map((f) => `packages/beta-tc/${f}`),
-        ...['base.ts', 'beta-tc.ts', 'config.ts', 'conformance.test.ts', 'index.ts'].map((f) => `packages/beta-tc/src/${f}`),
+        ...['base.ts', 'bench.ts', 'beta-tc.ts', 'config.ts', 'conformance.test.ts', 'index.ts'].map((f) => `packages/beta-tc/src/${f}`),
       ].sort(),
     );
     const pkg = JSON.parse(files['packages/beta-tc/package.json']);
