@@ -8,9 +8,9 @@ import { UsageError } from './errors';
 const BROWSER_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 /**
- * `throughput --browser`: the same measurement (MLP VAE batch 128, conv VAE
- * batch 64, Adam on seeded random data) in headless Chromium, once per
- * backend. The page and its driver live in apps/playground (bench.html,
+ * `throughput --browser`: the same measurement (the throughput models built
+ * by createModel and trained by fit: MLP VAE batch 128, conv VAE batch 64, on
+ * the playground's MNIST subset) in headless Chromium, once per backend. The page and its driver live in apps/playground (bench.html,
  * scripts/browser-throughput.mjs, which builds the playground if needed and
  * drives /usr/bin/chromium or ELBO_CHROMIUM with playwright-core).
  */

@@ -1,5 +1,6 @@
-// `pnpm bench throughput --browser`: the bench's throughput measurement (MLP VAE batch 128, conv VAE
-// batch 64, Adam, seeded random data) in headless Chromium, once per backend, from the playground's
+// `pnpm bench throughput --browser`: the bench's throughput measurement (the throughput models built by
+// createModel and trained by fit: MLP VAE batch 128, conv VAE batch 64, on the MNIST subset) in headless
+// Chromium, once per backend, from the playground's
 // built bench.html served on 127.0.0.1. Prints a markdown table; --out DIR writes throughput.json and report.md.
 //
 // Usage: node scripts/browser-throughput.mjs [--backends webgl,webgpu,wasm,cpu] [--models mlp,conv]
