@@ -6,7 +6,7 @@
 // Usage: node scripts/browser-throughput.mjs [--backends webgl,webgpu,wasm,cpu] [--models mlp,conv]
 //        [--steps 20] [--warmup 3] [--out DIR]   (chromium: /usr/bin/chromium or ELBO_CHROMIUM)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
@@ -42,7 +42,19 @@ function fail(message) {
   process.exit(2);
 }
 
-if (!existsSync(join(distDir, 'bench.html'))) {
+// Rebuild when the page is missing or older than the sources or the workspace packages it bundles.
+function newestMtime(dir) {
+  if (!existsSync(dir)) return 0;
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+const bundled = [join(appDir, 'src'), join(appDir, 'bench.html'), ...['core', 'vae', 'backend-native'].map((p) => join(appDir, '..', '..', 'packages', p, 'dist'))];
+const page = join(distDir, 'bench.html');
+if (!existsSync(page) || Math.max(...bundled.map((d) => (existsSync(d) && statSync(d).isFile() ? statSync(d).mtimeMs : newestMtime(d)))) > statSync(page).mtimeMs) {
   console.error('browser throughput: building the playground first');
   execFileSync('pnpm', ['run', 'build'], { cwd: appDir, stdio: 'inherit' });
 }
