@@ -71,4 +71,17 @@ describe("core's Dense on 'native' runs the fused dense kernel", () => {
     for (let i = 0; i < 3; i++) expect(Array.from(a[i]).map(Number.isNaN)).toEqual(Array.from(e[i]).map(Number.isNaN));
     tf.dispose([x, w, b, r]);
   });
+
+  it('takes a float32 input the cpu backend cast from bool without copying (its values stay a Uint8Array)', () => {
+    const before = tf.memory().numTensors;
+    const a = tf.tensor2d([[0, 2, 1], [3, 0, 0]]);
+    const mask = tf.tidy(() => tf.cast(tf.greater(a, 0.5), 'float32'));
+    const layer = new Dense(3, 2, new Rng(3));
+    const y = layer.apply(mask);
+    const expected = tf.tidy(() => tf.add(tf.matMul(tf.tensor2d([[0, 1, 1], [1, 0, 0]]), layer.kernel), layer.bias as tf.Tensor));
+    expect(relError(y.dataSync(), expected.dataSync())).toBeLessThan(1e-6);
+    tf.dispose([a, mask, y, expected]);
+    layer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });

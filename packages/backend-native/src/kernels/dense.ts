@@ -31,8 +31,10 @@ function check(x: tf.TensorInfo, kernel: tf.TensorInfo, bias: tf.TensorInfo | un
 
 function values(backend: MathBackendCPU, t: tf.TensorInfo, what: string): Float32Array {
   const v = floatData(backend, t);
-  if (!v) throw new Error(`${FUSED_DENSE_KERNEL}: ${what} must be float32`);
-  return v;
+  if (v) return v;
+  if (t.dtype !== 'float32') throw new Error(`${FUSED_DENSE_KERNEL}: ${what} must be float32, got ${t.dtype}`);
+  // The cpu backend casts bool to float32 without copying, so the float32 tensor keeps its Uint8Array.
+  return Float32Array.from(backend.data.get(t.dataId).values as ArrayLike<number>);
 }
 
 export function fusedDenseKernelConfig(): tf.KernelConfig {
