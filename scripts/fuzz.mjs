@@ -7,6 +7,7 @@
  *
  *   pnpm fuzz                       # 10,000 cases per loader, 50 kills
  *   ELBO_FUZZ_RUNS=1000 pnpm fuzz
+ *   ELBO_FUZZ_ONLY=http,idx pnpm fuzz   # only the suites whose file names contain these
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -24,9 +25,11 @@ const suites = [
   ['apps/bench', 'src/config.fuzz.test.ts', 'model configs of every registered variant'],
 ];
 const vitest = join(root, 'node_modules/.bin/vitest');
+const only = process.env.ELBO_FUZZ_ONLY?.split(',').filter(Boolean);
 let failed = 0;
 const rows = [];
 for (const [pkg, file, what] of suites) {
+  if (only && !only.some((o) => file.includes(o))) continue;
   const t0 = performance.now();
   const r = spawnSync(vitest, ['run', file, '--testTimeout', '3600000'], { cwd: join(root, pkg), env: { ...process.env, ELBO_FUZZ_RUNS: runs }, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   const seconds = (performance.now() - t0) / 1000;
@@ -39,7 +42,7 @@ for (const [pkg, file, what] of suites) {
   process.stdout.write(`${rows[rows.length - 1]}\n`);
 }
 const t0 = performance.now();
-const k = spawnSync(process.execPath, [join(root, 'scripts/fuzz-kill-save.mjs'), '--kills', kills], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const k = only && !only.includes('kill') ? { status: 0, stdout: 'skipped' } : spawnSync(process.execPath, [join(root, 'scripts/fuzz-kill-save.mjs'), '--kills', kills], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 if (k.status !== 0) failed++;
 rows.push(`${k.status === 0 ? 'ok  ' : 'FAIL'} SIGKILL during checkpoint saves: ${k.stdout.trim().split('\n').pop()} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
 process.stdout.write(`${rows[rows.length - 1]}\n`);
