@@ -12,6 +12,7 @@ export * from './model';
 export * from './registry';
 export * from './model-config';
 export * from './objective/index';
+export * from './variant-bench';
 export * from './blocks/index';
 export { z } from 'zod';
 export * from './ops';
