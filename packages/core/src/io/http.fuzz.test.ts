@@ -122,7 +122,7 @@ async function check(muts: FileMutation[], serverMuts: ServerMutation[]): Promis
   const rng = target.rng.getState();
   const tensors = tf.memory().numTensors;
   try {
-    const ck = await withinTime(() => loadCheckpoint(new HttpCheckpointHandler(url, { timeoutMs: 300, maxManifestBytes: 1 << 20 }), target), 'loadCheckpoint over http');
+    const ck = await withinTime(() => loadCheckpoint(new HttpCheckpointHandler(url, { timeoutMs: 300, maxManifestBytes: 1 << 20, maxWeightBytes: 1 << 20 }), target), 'loadCheckpoint over http');
     ck.optimizer?.dispose();
   } catch (e) {
     expectInputError(e, (f) => f.startsWith(`${base}/`));
@@ -172,6 +172,23 @@ describe('the http checkpoint target under mutation (fast-check, a local server)
   it('an endless body is cut off at what the manifest allows', async () => {
     await check([], [{ kind: 'endless', file: 1 }]);
     await check([], [{ kind: 'endless', file: 0 }]);
+  });
+
+  it('a manifest declaring 16 GiB of weights is refused before any shard is fetched (an endless shard body was buffered up to it)', async () => {
+    const json = structuredClone(seedJson) as { weightsManifest: { weights: { shape: number[] }[] }[] };
+    json.weightsManifest[0].weights[0].shape = [2 ** 32];
+    const files = new Map(seedFiles);
+    files.set('model.json', new TextEncoder().encode(JSON.stringify(json)));
+    const { root, dir } = copyCheckpoint(files, new Uint8Array(4));
+    serving = { dir, names: ['model.json', ...[...seedFiles.keys()].filter((f) => f !== 'model.json').sort()], mutations: [{ kind: 'endless', file: 1 }] };
+    const from = requested.length;
+    try {
+      await expect(loadCheckpoint(`${base}/ckpt/model.json`, target)).rejects.toMatchObject({ name: 'CheckpointError', field: 'weightsManifest' });
+      expect(requested.slice(from)).toEqual(['/ckpt/model.json']);
+    } finally {
+      serving = undefined;
+      removeTree(root);
+    }
   });
 
   it('a server that never answers times out', async () => {

@@ -1,9 +1,17 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { type CheckpointSource, checkpointError, parseModelJson } from './manifest';
+import { MAX_MODEL_PARAMETERS } from './model-size';
 
 export interface HttpCheckpointOptions {
   /** Give up on a request (headers or body) after this many milliseconds; default 120,000. */
   timeoutMs?: number;
+  /**
+   * Most weight bytes a manifest may declare, in bytes; default 3 GiB (the
+   * weights and two optimizer slots of the largest model a config may
+   * describe). A response body is not a file whose size can be checked first,
+   * so the manifest's total is bounded before any shard is fetched.
+   */
+  maxWeightBytes?: number;
   /** Largest model.json accepted, in bytes; default 64 MiB. */
   maxManifestBytes?: number;
   /** Passed to every fetch (headers, credentials). */
@@ -27,6 +35,11 @@ export class HttpCheckpointHandler implements tf.io.IOHandler {
   async load(): Promise<tf.io.ModelArtifacts> {
     const src: CheckpointSource = { where: `checkpoint ${this.url}`, file: this.url };
     const json = parseModelJson(new TextDecoder().decode(await this.fetchBytes(this.url, this.options.maxManifestBytes ?? 64 * 1024 * 1024, src, 'model.json')), src);
+    const declared = json.groups.reduce((s, g) => s + g.bytes, 0);
+    const maxWeightBytes = this.options.maxWeightBytes ?? 3 * 4 * MAX_MODEL_PARAMETERS;
+    if (declared > maxWeightBytes) {
+      throw checkpointError(src, `the manifest declares ${declared} bytes of weights, more than the ${maxWeightBytes} allowed (HttpCheckpointOptions.maxWeightBytes)`, 'weightsManifest');
+    }
     const buffers: Uint8Array[] = [];
     for (const [i, group] of json.groups.entries()) {
       let left = group.bytes;
