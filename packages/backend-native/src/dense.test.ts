@@ -79,7 +79,7 @@ describe("core's Dense on 'native' runs the fused dense kernel", () => {
     const layer = new Dense(3, 2, new Rng(3));
     const y = layer.apply(mask);
     const expected = tf.tidy(() => tf.add(tf.matMul(tf.tensor2d([[0, 1, 1], [1, 0, 0]]), layer.kernel), layer.bias as tf.Tensor));
-    expect(relError(y.dataSync(), expected.dataSync())).toBeLessThan(1e-6);
+    expect(relError(y.dataSync() as Float32Array, expected.dataSync() as Float32Array)).toBeLessThan(1e-6);
     tf.dispose([a, mask, y, expected]);
     layer.dispose();
     expect(tf.memory().numTensors).toBe(before);

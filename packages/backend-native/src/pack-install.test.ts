@@ -70,17 +70,22 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64' && existsS
     writeFileSync(
       join(app, 'check.mjs'),
       `import * as tf from '@tensorflow/tfjs-core';
-import { nativeInfo, nativeLoadSummary, NativeAdamOptimizer } from '@elbo/backend-native';
+import { nativeInfo, nativeLoadSummary } from '@elbo/backend-native';
+import { createOptimizer } from '@elbo/core';
 console.log(nativeLoadSummary());
 if (nativeInfo()?.source !== 'prebuild') throw new Error('expected the prebuild, got ' + JSON.stringify(nativeInfo()));
 await tf.setBackend('native');
 const x = tf.randomUniform([32, 8], -1, 1, 'float32', 1);
 const y = tf.sum(x, 1, true);
 const w = tf.variable(tf.zeros([8, 1]));
-const opt = new NativeAdamOptimizer(0.1);
+const opt = createOptimizer({ kind: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, 0.1);
 const loss = () => tf.mean(tf.square(tf.sub(tf.matMul(x, w), y)));
 const before = loss().dataSync()[0];
-for (let i = 0; i < 5; i++) opt.minimize(loss);
+for (let i = 0; i < 5; i++) {
+  const { value, grads } = tf.variableGrads(loss, [w]);
+  opt.apply([w], [grads[w.name]]);
+  tf.dispose([value, grads[w.name]]);
+}
 const after = loss().dataSync()[0];
 console.log(JSON.stringify({ backend: tf.getBackend(), before, after }));
 if (!(after < before)) throw new Error('the step did not lower the loss');

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Callback } from '@elbo/core';
-import { NativeAdamOptimizer } from '../adam';
+import { type Callback, createOptimizer } from '@elbo/core';
 import { type BenchModelName, buildBenchModel, DEFAULT_BATCH, randomSource } from './models';
 import { measureFitThroughput } from './product';
 
@@ -16,7 +15,7 @@ export interface ThroughputOptions {
   /** Untimed steps first (default 3). */
   warmup?: number;
   seed?: number;
-  /** 'tfjs' (tf.train.adam, default) or 'native' (NativeAdamOptimizer: one fused pass per variable). */
+  /** 'tfjs' (tf.train.adam, default) or 'native' (@elbo/core's Adam, which runs the native fused update: one pass per variable). */
   optimizer?: 'tfjs' | 'native';
 }
 
@@ -35,6 +34,34 @@ export interface ThroughputResult {
 function checkCounts(who: string, steps: number, warmup: number): void {
   if (!Number.isInteger(steps) || steps <= 0) throw new Error(`${who}: steps must be a positive integer, got ${steps}`);
   if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`${who}: warmup must be a non-negative integer, got ${warmup}`);
+}
+
+/** A bare minimisation step: tf.train.adam, or @elbo/core's Adam (on 'native' its registered fused update). */
+interface LoopOptimizer {
+  /** One update of `vars` on `loss`; returns the loss when `keepLoss`, else null. */
+  minimize(loss: () => tf.Scalar, vars: tf.Variable[], keepLoss: boolean): tf.Scalar | null;
+  dispose(): void;
+}
+
+function loopOptimizer(kind: 'tfjs' | 'native' | undefined, vars: tf.Variable[]): LoopOptimizer {
+  if (kind !== 'native') {
+    const adam = tf.train.adam(1e-3);
+    return { minimize: (loss, vars, keepLoss) => adam.minimize(loss, keepLoss, vars) as tf.Scalar | null, dispose: () => adam.dispose() };
+  }
+  const adam = createOptimizer({ kind: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, 1e-3);
+  // Its moments are made now, so the first profiled step runs only what every step runs.
+  adam.init(vars);
+  return {
+    minimize(loss, vars, keepLoss) {
+      const { value, grads } = tf.variableGrads(loss, vars);
+      adam.apply(vars, vars.map((v) => grads[v.name]));
+      tf.dispose(Object.values(grads));
+      if (keepLoss) return value;
+      value.dispose();
+      return null;
+    },
+    dispose: () => adam.dispose(),
+  };
 }
 
 /**
@@ -57,10 +84,10 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
   const previous = tf.getBackend();
   if (!(await tf.setBackend(options.backend))) throw new Error(`measureThroughput: backend '${options.backend}' could not be initialised`);
   const model = buildBenchModel(options.model, options.seed ?? 0);
-  const optimizer = optimizerKind === 'native' ? new NativeAdamOptimizer(1e-3) : tf.train.adam(1e-3);
   const [batch] = randomSource(options.model, batchSize, options.seed ?? 0, 1).batches(0);
   const vars = model.parameters();
-  const step = (): tf.Scalar => optimizer.minimize(() => model.loss(batch).loss, true, vars) as tf.Scalar;
+  const optimizer = loopOptimizer(optimizerKind, vars);
+  const step = (): tf.Scalar => optimizer.minimize(() => model.loss(batch).loss, vars, true) as tf.Scalar;
   try {
     for (let i = 0; i < warmup; i++) step().dispose();
     let last: tf.Scalar | null = null;
@@ -163,15 +190,15 @@ export async function profileTrainingStep(options: ProfileOptions): Promise<{ ro
       collect(info);
     } else {
       const model = buildBenchModel(options.model, options.seed ?? 0);
-      const optimizer = options.optimizer === 'native' ? new NativeAdamOptimizer(1e-3) : tf.train.adam(1e-3);
       const [batch] = randomSource(options.model, batchSize, options.seed ?? 0, 1).batches(0);
       const vars = model.parameters();
+      const optimizer = loopOptimizer(options.optimizer, vars);
       try {
-        for (let i = 0; i < warmup; i++) optimizer.minimize(() => model.loss(batch).loss, false, vars);
+        for (let i = 0; i < warmup; i++) optimizer.minimize(() => model.loss(batch).loss, vars, false);
         const t0 = performance.now();
         collect(
           await tf.profile(() => {
-            for (let i = 0; i < steps; i++) optimizer.minimize(() => model.loss(batch).loss, false, vars);
+            for (let i = 0; i < steps; i++) optimizer.minimize(() => model.loss(batch).loss, vars, false);
           }),
         );
         wallMs = (performance.now() - t0) / steps;
