@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { runBrowserThroughput } from './browser-throughput';
 import { type Flags, intFlag } from './flags';
 import { UsageError } from './errors';
+import { loadVariants } from './discover';
 
 type Bench = typeof import('@elbo/backend-native/bench');
 
@@ -150,8 +151,9 @@ export async function runThroughput(flags: Flags, log: (line: string) => void): 
   } catch (e) {
     throw new UsageError(`the throughput benchmark needs @elbo/backend-native: ${(e as Error).message.split('\n')[0]}`);
   }
-  const { useBackend, listVariants } = await import('@elbo/core');
-  if (!listVariants().includes('vae')) await import('@elbo/vae');
+  const { useBackend } = await import('@elbo/core');
+  // The throughput models are createModel configs: their variant registers when the installed variants load.
+  await loadVariants();
   const { mnistDataDir, readIdxFile } = await import('@elbo/datasets');
   const mnistDir = flags['mnist-dir'] ?? mnistDataDir();
   if (!existsSync(mnistDir)) throw new UsageError(`MNIST folder not found: ${mnistDir}`);
