@@ -6,6 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { loadImageFolder } from '@elbo/datasets';
 import { describe, expect, it } from 'vitest';
 import { internalErrorReport, userErrorLine } from './errors';
+import { benchConfigFile } from './suites';
+
+// The bench names no variant: a registered one comes from the quick config.
+const { variant } = benchConfigFile<{ variant: string }>('quick.json');
 
 // Every error caused by the user's input: one line on stderr, `elbo-bench: <what>, <where>, <how to fix>`,
 // exit code 2, no stack trace. The built CLI is run as a user runs it (nx builds the bench before its tests).
@@ -32,7 +36,7 @@ function checkpoint(dir: string, paths = ['w.bin'], bytes = 400): string {
     format: 'elbo',
     modelTopology: null,
     weightsManifest: [{ paths, weights: [{ name: 'encoder.w', shape: [100], dtype: 'float32' }] }],
-    userDefinedMetadata: { elbo: { formatVersion: 1, config: { variant: 'vae' } } },
+    userDefinedMetadata: { elbo: { formatVersion: 1, config: { variant } } },
   };
   writeFileSync(join(dir, 'model.json'), JSON.stringify(manifest));
   writeFileSync(join(dir, 'w.bin'), new Uint8Array(bytes));
@@ -57,7 +61,7 @@ describe.runIf(existsSync(cli))('elbo-bench: one line and exit 2 for each kind o
     const dir = tmp();
     const file = join(dir, 'gan.json');
     writeFileSync(file, JSON.stringify({ variant: 'gan', latentDim: 2 }));
-    const line = expectOneLine(run(['train', '--config', file, '--backend', 'cpu', '--runs', dir]), /"gan", which is not registered \(registered: .*vae/);
+    const line = expectOneLine(run(['train', '--config', file, '--backend', 'cpu', '--runs', dir]), new RegExp(`"gan", which is not registered \\(registered: .*${variant}`));
     expect(line.match(/registered/g)).toHaveLength(2); // "not registered" and "(registered: ...)"
   });
 

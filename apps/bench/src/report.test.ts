@@ -25,8 +25,8 @@ function runFolder(): { dir: string; report: RunReport } {
   writeFileSync(join(dir, 'samples.png'), PNG.sync.write(png));
   const report = {
     name: 'unit',
-    variant: 'vae',
-    config: { variant: 'vae', latentDim: 2 },
+    variant: 'probe',
+    config: { variant: 'probe', latentDim: 2 },
     backend: 'cpu',
     parameters: 1234,
     epochs: 2,

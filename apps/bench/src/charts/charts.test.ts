@@ -60,19 +60,19 @@ describe('suite charts', () => {
     const beta = await renderChart(
       suiteChartSpec(
         betaSuiteChart([
-          { beta: 0.5, mse: 0.011, kl: 31.2, mig: 0.05, fid: 40, model: 'beta-VAE' },
-          { beta: 1, mse: 0.013, kl: 25.1, mig: 0.08, fid: 38, model: 'beta-VAE' },
-          { beta: 4, mse: 0.024, kl: 14.9, mig: 0.21, fid: 52, model: 'beta-VAE' },
-          { beta: 10, mse: 0.041, kl: 8.2, mig: 0.27, fid: 80, model: 'beta-VAE' },
-          { beta: 4, mig: 0.31, model: 'beta-TCVAE' },
+          { beta: 0.5, mse: 0.011, kl: 31.2, mig: 0.05, fid: 40, model: 'KL-weighted' },
+          { beta: 1, mse: 0.013, kl: 25.1, mig: 0.08, fid: 38, model: 'KL-weighted' },
+          { beta: 4, mse: 0.024, kl: 14.9, mig: 0.21, fid: 52, model: 'KL-weighted' },
+          { beta: 10, mse: 0.041, kl: 8.2, mig: 0.27, fid: 80, model: 'KL-weighted' },
+          { beta: 4, mig: 0.31, model: 'TC-weighted' },
         ]),
       ),
     );
     writeFileSync(join(dir, 'suite-beta.png'), beta.png);
-    for (const text of ['reconstruction MSE (per pixel)', 'KL (nats per example)', 'MIG on dSprites (0-1)', 'FID (MNIST classifier)', 'beta (KL weight, log scale)', 'beta-TCVAE']) {
+    for (const text of ['reconstruction MSE (per pixel)', 'KL (nats per example)', 'MIG on dSprites (0-1)', 'FID (MNIST classifier)', 'beta (KL weight, log scale)', 'TC-weighted']) {
       expect(beta.svg.includes(`>${text}<`), text).toBe(true);
     }
-    // beta-VAE in four panels; beta-TCVAE only where it was measured (MIG).
+    // The KL-weighted model in four panels; the TC-weighted one only where it was measured (MIG).
     expect(beta.svg.match(/<path[^>]*aria-roledescription="line mark"/g)).toHaveLength(5);
 
     const latent = await renderChart(suiteChartSpec(latentSuiteChart([10, 20, 50, 128].map((d, i) => ({ latentDim: d, negElbo: 110 - i, fid: 30 + i, activeUnits: Math.min(d, 22) })))));
