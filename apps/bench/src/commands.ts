@@ -132,6 +132,7 @@ export const COMMANDS: Record<string, Command> = {
     backend: false,
     run: (flags, _rest, log) => runThroughput(flags, log),
   },
+  soak: { args: '--steps N', description: 'train the quick MLP VAE N steps per backend (--backends native,wasm; --every K): tf.memory() and RSS curve, exit 1 if they grow', backend: false, run: async (flags, _rest, log) => (await import('./soak')).soakCommand(flags, log) },
   sweep: SWEEP_COMMAND,
   worker: WORKER_COMMAND,
 };
