@@ -11,6 +11,7 @@ import { createModel } from '../registry';
 import { registerTinyVae } from '../testing/tiny-model';
 import { Adam } from '../train/optimizers';
 import { loadCheckpoint, loadModel, parameterNames, saveCheckpoint, saveModel } from './checkpoint';
+import { checkModelSize, estimateParameters } from './model-size';
 import { NodeDirectoryHandler } from './node-directory';
 
 const variant = registerTinyVae('tiny-io');
@@ -283,5 +284,17 @@ describe('checkpoints', () => {
       await expectRefused(dir, /model\.json is not valid JSON/);
       await expectRefused(join(dir, 'nope'), /cannot read model\.json \(ENOENT\)/);
     });
+  });
+});
+
+describe('model size estimate', () => {
+  it('counts the networks, not data counts: a 4096-512-512-10 model with datasetSize 737,280 is about 4.7 M parameters', () => {
+    const config = { variant: 'probe', inputShape: [4096], hiddenDims: [512, 512], latentDim: 10, datasetSize: 737_280, iwaeSamples: 5000 };
+    // Encoder 4096-512-512-20 and decoder 10-512-512-4096, weights and biases.
+    const exact = 4096 * 512 + 512 + 512 * 512 + 512 + 512 * 20 + 20 + (10 * 512 + 512 + 512 * 512 + 512 + 512 * 4096 + 4096);
+    expect(estimateParameters(config)).toBe(exact);
+    // The bound a checkpoint of that model is loaded under (4 x its weights + 1 M) lets it through.
+    expect(() => checkModelSize(config, 4 * exact + 1_000_000)).not.toThrow();
+    expect(() => checkModelSize({ ...config, latentDim: 3e8 }, 4 * exact + 1_000_000)).toThrow(/field "latentDim"/);
   });
 });
