@@ -39,7 +39,13 @@ describe('sweep specs', () => {
     expect(jobs[3].config).not.toHaveProperty('learningRate');
   });
 
+  it('refuses a grid of more jobs than a sweep may hold before expanding it', () => {
+    const axes = { latentDim: Array.from({ length: 1000 }, (_, i) => i + 1), klWeight: Array.from({ length: 50 }, (_, i) => i) };
+    expect(() => parseSweepSpec({ name: 't', base, axes, seeds: 3 })).toThrow(/field "axes": 50000 grid points x 3 seeds is 150000 jobs/);
+  });
+
   it.each([
+    [{ name: 't', base, seeds: 2_000_000 }, /field "seeds"/],
     [{ name: 't', base: { latentDim: 2 } }, /field "base": needs a "variant"/],
     [{ name: 't', base, axes: { klWeight: [] } }, /field "axes.klWeight"/],
     [{ name: 't', base, seeds: 0 }, /field "seeds"/],

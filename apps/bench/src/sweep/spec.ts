@@ -19,6 +19,9 @@ export type TrainField = (typeof TRAIN_FIELDS)[number];
 const positiveInt = z.number().int().min(1);
 const axisSchema = z.union([z.array(z.unknown()).min(1), z.record(z.string().min(1), z.record(z.string(), z.unknown())).refine((o) => Object.keys(o).length > 0, 'needs at least one named config')]);
 
+/** The most jobs one sweep may expand into (grid points x seeds): a typo such as seeds: 2000000 is refused, not expanded. */
+export const MAX_JOBS = 100_000;
+
 export const sweepSpecSchema = z
   .object({
     /** Names the sweep's folder (runs/<name>/) and its jobs in the queue. */
@@ -28,7 +31,7 @@ export const sweepSpecSchema = z
     base: z.record(z.string(), z.unknown()).refine((c) => typeof c.variant === 'string', 'needs a "variant"'),
     axes: z.record(z.string().min(1), axisSchema).default({}),
     /** Seed list, or a count n meaning seeds 0..n-1. */
-    seeds: z.union([positiveInt, z.array(z.number().int().min(0)).min(1)]).default(1),
+    seeds: z.union([positiveInt.max(MAX_JOBS), z.array(z.number().int().min(0)).min(1).max(MAX_JOBS)]).default(1),
     epochs: positiveInt.default(1),
     /** Budget: the first N training images (seeded subset); all of MNIST when absent. */
     trainLimit: positiveInt.optional(),
@@ -89,6 +92,11 @@ export function parseSweepSpec(raw: unknown, where = 'sweep spec'): SweepSpec {
   if (!r.success) {
     const issue = r.error.issues[0];
     throw new UsageError(`${where}: field "${fieldOf(issue.path)}": ${issue.message.split('\n')[0]}`);
+  }
+  const points = Object.values(r.data.axes).reduce((n, values) => n * (Array.isArray(values) ? values.length : Object.keys(values).length), 1);
+  const seeds = typeof r.data.seeds === 'number' ? r.data.seeds : new Set(r.data.seeds).size;
+  if (points * seeds > MAX_JOBS) {
+    throw new UsageError(`${where}: field "axes": ${points} grid points x ${seeds} seeds is ${points * seeds} jobs, more than the ${MAX_JOBS} a sweep may hold; split it`);
   }
   for (const [axis, values] of Object.entries(r.data.axes)) {
     if (axis === 'seed') throw new UsageError(`${where}: field "axes.seed": seeds go in "seeds", not an axis`);
