@@ -23,6 +23,7 @@ const suites = [
   ['packages/datasets', 'src/idx.fuzz.test.ts', 'IDX files, plain and gzip'],
   ['packages/datasets', 'src/image-folder.fuzz.test.ts', 'PNG folders with a labels CSV'],
   ['apps/bench', 'src/config.fuzz.test.ts', 'model configs of every registered variant'],
+  ['apps/bench', 'src/sweep/spec.fuzz.test.ts', 'sweep spec files'],
 ];
 const vitest = join(root, 'node_modules/.bin/vitest');
 const only = process.env.ELBO_FUZZ_ONLY?.split(',').filter(Boolean);

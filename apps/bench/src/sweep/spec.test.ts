@@ -46,6 +46,7 @@ describe('sweep specs', () => {
 
   it.each([
     [{ name: 't', base, seeds: 2_000_000 }, /field "seeds"/],
+    [{ name: 't', base, axes: { klWeight: [1, 1] } }, /field "axes": grid point 1 repeats/],
     [{ name: 't', base: { latentDim: 2 } }, /field "base": needs a "variant"/],
     [{ name: 't', base, axes: { klWeight: [] } }, /field "axes.klWeight"/],
     [{ name: 't', base, seeds: 0 }, /field "seeds"/],

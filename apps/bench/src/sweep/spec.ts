@@ -105,6 +105,13 @@ export function parseSweepSpec(raw: unknown, where = 'sweep spec'): SweepSpec {
       throw new UsageError(`${where}: field "axes.${axis}": a training option's axis is a list of values`);
     }
   }
+  // Axes that cross into the same config twice (a repeated value, or two axes setting one field alike) are refused here, naming the spec.
+  const configs = new Set<string>();
+  for (const job of expandSweep(r.data)) {
+    const key = canonicalJson({ config: job.config, training: job.training });
+    if (configs.has(key)) throw new UsageError(`${where}: field "axes": grid point ${job.point} repeats another grid point's config (an axis repeats a value)`);
+    configs.add(key);
+  }
   return r.data;
 }
 
@@ -204,7 +211,5 @@ export function expandSweep(spec: SweepSpec): SweepJob[] {
       jobs.push({ id: `${point}-s${seed}-${hash}`, sweep: spec.name, point, axes: p.axes, seed, config, training: p.training, attempts: spec.attempts });
     }
   }
-  const ids = new Set(jobs.map((j) => j.id));
-  if (ids.size !== jobs.length) throw new UsageError(`sweep ${spec.name}: two grid points give the same config (an axis repeats a value)`);
   return jobs;
 }
