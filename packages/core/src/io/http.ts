@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { type CheckpointSource, checkpointError, parseModelJson } from './manifest';
+import { type CheckpointSource, checkpointError, modelArtifacts, parseModelJson } from './manifest';
 import { MAX_MODEL_PARAMETERS } from './model-size';
 
 export interface HttpCheckpointOptions {
@@ -58,15 +58,7 @@ export class HttpCheckpointHandler implements tf.io.IOHandler {
       data.set(b, at);
       at += b.byteLength;
     }
-    return {
-      format: json.format,
-      generatedBy: json.generatedBy,
-      convertedBy: json.convertedBy,
-      modelTopology: json.modelTopology,
-      weightSpecs: json.groups.flatMap((g) => g.weights),
-      weightData: data.buffer,
-      userDefinedMetadata: json.userDefinedMetadata,
-    };
+    return modelArtifacts(json, data.buffer);
   }
 
   /** GET `url`, refusing a body longer than `limit` bytes before buffering it. */

@@ -120,6 +120,19 @@ export function parseModelJson(text: string, src: CheckpointSource): tf.io.Model
 }
 
 /** Model artifacts' weight data as one ArrayBuffer. */
+/** The artifacts a loader hands tfjs: a checked model.json's fields and its weight data, concatenated in manifest order. */
+export function modelArtifacts(json: tf.io.ModelJSON & { groups: ManifestGroup[] }, weightData: ArrayBuffer): tf.io.ModelArtifacts {
+  return {
+    format: json.format,
+    generatedBy: json.generatedBy,
+    convertedBy: json.convertedBy,
+    modelTopology: json.modelTopology,
+    weightSpecs: json.groups.flatMap((g) => g.weights),
+    weightData,
+    userDefinedMetadata: json.userDefinedMetadata,
+  };
+}
+
 export function weightBuffer(data: tf.io.WeightData | undefined): ArrayBuffer {
   if (data === undefined) return new ArrayBuffer(0);
   return tf.io.CompositeArrayBuffer.join(data);

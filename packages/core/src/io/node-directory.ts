@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError } from '../errors';
-import { checkpointError, parseModelJson, weightBuffer } from './manifest';
+import { checkpointError, modelArtifacts, parseModelJson, weightBuffer } from './manifest';
 
 /** Default shard size, as tfjs's converter writes (4 MiB). */
 const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
@@ -139,15 +139,7 @@ export class NodeDirectoryHandler implements tf.io.IOHandler {
       // The files changed between the size check and the read.
       if (total !== json.groups[i].bytes) throw checkpointError(src, `weight files ${group.join(', ')} changed while being read`, `weightsManifest[${i}]`);
     }
-    return {
-      format: json.format,
-      generatedBy: json.generatedBy,
-      convertedBy: json.convertedBy,
-      modelTopology: json.modelTopology,
-      weightSpecs: json.groups.flatMap((g) => g.weights),
-      weightData: tf.io.concatenateArrayBuffers(buffers),
-      userDefinedMetadata: json.userDefinedMetadata,
-    };
+    return modelArtifacts(json, tf.io.concatenateArrayBuffers(buffers));
   }
 }
 
