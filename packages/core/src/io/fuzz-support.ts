@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
+import { createModel } from '../registry';
+import { Adam } from '../train/optimizers';
+import { type CheckpointTarget, saveCheckpoint } from './checkpoint';
 
 /**
  * Helpers for the loader fuzz tests: mutations of a valid checkpoint
@@ -148,3 +152,20 @@ export function expectInputError(e: unknown, fileMatches: (file: string) => bool
   expect(typeof e.file, `no file in: ${e.message}`).toBe('string');
   expect(fileMatches(e.file!), `file ${e.file} in: ${e.message}`).toBe(true);
 }
+
+/**
+ * The valid checkpoint the mutations start from: a model of `config` after one Adam step on a
+ * fixed 5-wide input (so the optimizer state is not zeros), saved at step 3 of epoch 1.
+ */
+export async function saveSeedCheckpoint(config: Record<string, unknown>, target: CheckpointTarget): Promise<void> {
+  const model = createModel(config);
+  const opt = new Adam(0.01);
+  const x = tf.tensor2d([[0.1, -0.2, 0.3, 0.5, -1]]);
+  const { value, grads } = tf.variableGrads(() => model.loss({ x }).loss, model.parameters());
+  opt.apply(model.parameters(), model.parameters().map((p) => grads[p.name]));
+  tf.dispose([x, value, ...Object.values(grads)]);
+  await saveCheckpoint(model, target, { step: 3, epoch: 1, optimizer: opt });
+  opt.dispose();
+  model.dispose();
+}
+

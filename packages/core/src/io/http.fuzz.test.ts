@@ -11,9 +11,8 @@ import { CheckpointError } from '../errors';
 import type { GenerativeModel } from '../model';
 import { createModel } from '../registry';
 import { registerTinyVae } from '../testing/tiny-model';
-import { Adam } from '../train/optimizers';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { copyCheckpoint, expectInputError, type FileMutation, fileMutation, fuzzRuns, mutateFiles, mutateJson, removeTree, withinTime } from './fuzz-support';
+import { loadCheckpoint } from './checkpoint';
+import { copyCheckpoint, expectInputError, type FileMutation, fileMutation, fuzzRuns, mutateFiles, mutateJson, removeTree, saveSeedCheckpoint, withinTime } from './fuzz-support';
 import { HttpCheckpointHandler } from './http';
 import { NodeDirectoryHandler } from './node-directory';
 
@@ -44,16 +43,8 @@ let serving: { dir: string; names: string[]; mutations: ServerMutation[] } | und
 const requested: string[] = [];
 
 beforeAll(async () => {
-  const model = createModel(config);
-  const opt = new Adam(0.01);
-  const x = tf.tensor2d([[0.1, -0.2, 0.3, 0.5, -1]]);
-  const { value, grads } = tf.variableGrads(() => model.loss({ x }).loss, model.parameters());
-  opt.apply(model.parameters(), model.parameters().map((p) => grads[p.name]));
-  tf.dispose([x, value, ...Object.values(grads)]);
   const dir = mkdtempSync(join(tmpdir(), 'elbo-http-seed-'));
-  await saveCheckpoint(model, new NodeDirectoryHandler(dir, { shardBytes: 256 }), { step: 3, epoch: 1, optimizer: opt });
-  opt.dispose();
-  model.dispose();
+  await saveSeedCheckpoint(config, new NodeDirectoryHandler(dir, { shardBytes: 256 }));
   seedFiles = new Map(readdirSync(dir).map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]));
   seedJson = JSON.parse(new TextDecoder().decode(seedFiles.get('model.json')));
   removeTree(dir);

@@ -7,9 +7,8 @@ import { CheckpointError } from '../errors';
 import type { GenerativeModel } from '../model';
 import { createModel } from '../registry';
 import { registerTinyVae } from '../testing/tiny-model';
-import { Adam } from '../train/optimizers';
-import { loadCheckpoint, loadModel, saveCheckpoint } from './checkpoint';
-import { expectInputError, fuzzRuns, hostileValue, mutateJson, withinTime } from './fuzz-support';
+import { loadCheckpoint, loadModel } from './checkpoint';
+import { expectInputError, fuzzRuns, hostileValue, mutateJson, saveSeedCheckpoint, withinTime } from './fuzz-support';
 
 // Property: a mutated record in IndexedDB (what tfjs's handler stores: specs,
 // weight data, metadata) loads as a valid checkpoint or is refused with a
@@ -42,15 +41,7 @@ async function store(mode: IDBTransactionMode): Promise<IDBObjectStore> {
 }
 
 beforeAll(async () => {
-  const model = createModel(config);
-  const opt = new Adam(0.01);
-  const x = tf.tensor2d([[0.1, -0.2, 0.3, 0.5, -1]]);
-  const { value, grads } = tf.variableGrads(() => model.loss({ x }).loss, model.parameters());
-  opt.apply(model.parameters(), model.parameters().map((p) => grads[p.name]));
-  tf.dispose([x, value, ...Object.values(grads)]);
-  await saveCheckpoint(model, 'indexeddb://seed', { step: 3, epoch: 1, optimizer: opt });
-  opt.dispose();
-  model.dispose();
+  await saveSeedCheckpoint(config, 'indexeddb://seed');
   seed = await request((await store('readonly')).get('seed'));
   target = createModel(config);
 });
