@@ -32,7 +32,7 @@ const schema = baseModelConfigSchema
     /** MLP width of the deterministic block at each level (same length as latentDims); default 8 x latentDims (the paper's 512-256-128-64-32). */
     hiddenDims: configFields.widths().optional(),
     /** Dense layers per deterministic block (bottom-up and top-down). */
-    blockDepth: configFields.positiveInt().default(2),
+    blockDepth: configFields.positiveInt().max(64).default(2),
     activation: z.enum(ACTIVATIONS).default('leakyRelu'),
     /**
      * BatchNorm in the deterministic blocks of both paths (the paper uses it; it

@@ -96,6 +96,7 @@ describe('HierarchicalVae: construction and config', () => {
     [{ hiddenDims: [8, 8] }, /field "hiddenDims" must have one MLP width per level \(3, like latentDims\)/],
     [{ hiddenDims: [8, 8, 8, 8] }, /field "hiddenDims" must have one MLP width per level/],
     [{ latentDim: 5 }, /latentDim.*sum of latentDims \(12\)/],
+    [{ blockDepth: 10_000_000 }, /field "blockDepth"/],
     [{ architecture: 'conv' }, /inputShape.*\[height, width, channels\]/],
     [{ likelihood: 'poisson' }, /likelihood.*"bernoulli", "gaussian", "laplace"/],
     [{ latentDims: [4, 2], hiddenDims: [8, 0] }, /field "hiddenDims.1"/],

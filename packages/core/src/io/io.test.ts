@@ -296,5 +296,7 @@ describe('model size estimate', () => {
     // The bound a checkpoint of that model is loaded under (4 x its weights + 1 M) lets it through.
     expect(() => checkModelSize(config, 4 * exact + 1_000_000)).not.toThrow();
     expect(() => checkModelSize({ ...config, latentDim: 3e8 }, 4 * exact + 1_000_000)).toThrow(/field "latentDim"/);
+    // Without inputShape (left to a schema default) the other sizes still count: 10 million dense blocks are refused.
+    expect(() => checkModelSize({ variant: 'probe', latentDims: [32, 16, 8], hiddenDims: [256, 128, 64], blockDepth: 1e7 }, 2 ** 18)).toThrow(/field "blockDepth"/);
   });
 });

@@ -42,8 +42,8 @@ function otherSizes(config: Record<string, unknown>): [string, number][] {
  */
 export function estimateParameters(config: Record<string, unknown>): number {
   // inputDim / hiddenDim: the flat-MLP names older configs (and the test model) use.
-  const shape = ints(config.inputShape) ?? ints(config.inputDim);
-  if (!shape) return 0;
+  // A config that leaves inputShape to its schema's default still counts its other sizes (one input unit stands in).
+  const shape = ints(config.inputShape) ?? ints(config.inputDim) ?? [1];
   // A variant without a single latentDim (several latent layers) still counts its other sizes.
   const latent = ints(config.latentDim)?.[0] ?? 1;
   const inputs = shape.reduce((a, b) => a * b, 1);
