@@ -115,22 +115,13 @@ export interface KernelProfileRow {
   share: number;
 }
 
-export interface ProfileOptions {
-  model: BenchModelName;
-  backend: string;
-  batchSize?: number;
-  /** Profiled steps (default 1). */
-  steps?: number;
-  /** Untimed steps first (default 1). */
-  warmup?: number;
-  seed?: number;
+/** The options of `measureThroughput`, here profiling `steps` steps (default 1) after `warmup` (default 1). */
+export interface ProfileOptions extends ThroughputOptions {
   /**
    * 'fit' (default): the product path, createModel + fit, trainer kernels
    * included; 'loop': the bare minimize loop of `measureThroughput`.
    */
   path?: 'fit' | 'loop';
-  /** For path 'loop': 'tfjs' or 'native' Adam. */
-  optimizer?: 'tfjs' | 'native';
 }
 
 /**
