@@ -12,6 +12,7 @@ import { writeImageGrid } from './png';
 import { evalTable } from './report';
 import { benchConfigFile, runSuite, SUITES } from './suites';
 import { runThroughput } from './throughput';
+import { REPRODUCE_COMMAND } from './reproduce/command';
 import { SWEEP_COMMAND, WORKER_COMMAND } from './sweep/command';
 import { benchContext, hooksOf, summarize, trainRun } from './train-run';
 
@@ -133,6 +134,7 @@ export const COMMANDS: Record<string, Command> = {
     run: (flags, _rest, log) => runThroughput(flags, log),
   },
   soak: { args: '--steps N', description: 'train the quick MLP VAE N steps per backend (--backends native,wasm; --every K): tf.memory() and RSS curve, exit 1 if they grow', backend: false, run: async (flags, _rest, log) => (await import('./soak')).soakCommand(flags, log) },
+  reproduce: REPRODUCE_COMMAND,
   sweep: SWEEP_COMMAND,
   worker: WORKER_COMMAND,
 };

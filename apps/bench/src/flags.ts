@@ -32,6 +32,12 @@ export const OPTIONS = {
   models: { type: 'string' },
   rounds: { type: 'string' },
   sweep: { type: 'string' },
+  // reproduce
+  'eval-every': { type: 'string' },
+  'curve-samples': { type: 'string' },
+  'curve-limit': { type: 'string' },
+  'kl-weight': { type: 'string' },
+  'tc-weight': { type: 'string' },
   // sweep and worker
   seeds: { type: 'string' },
   workers: { type: 'string' },

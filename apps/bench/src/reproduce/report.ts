@@ -1,0 +1,125 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
+import { writeChart } from '../report';
+import type { Budget, Protocol } from './protocols';
+import type { SeedResult } from './run';
+
+/** One point of the test-NLL curve (nll-curve.jsonl): a cheaper estimate every --eval-every epochs. */
+export interface CurvePoint {
+  framework: 'elbo' | 'pytorch';
+  seed: number;
+  /** Epochs completed. */
+  epoch: number;
+  step: number;
+  nll: number;
+  samples: number;
+  examples: number;
+  trainLoss?: number;
+  seconds: number;
+}
+
+export function mean(values: number[]): number {
+  return values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** Sample standard deviation (n - 1); 0 for a single value. */
+export function std(values: number[]): number {
+  if (values.length < 2) return 0;
+  const m = mean(values);
+  return Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1));
+}
+
+/** The test-NLL curve per framework and seed. */
+export function nllCurveSpec(protocol: string, points: CurvePoint[]): TopLevelSpec {
+  const k = points[0]?.samples;
+  const n = points[0]?.examples;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: `reproduce ${protocol}: test NLL during training (k=${k}, first ${n} test images)`,
+    width: 520,
+    height: 300,
+    data: { values: points.map((p) => ({ ...p, run: `${p.framework} seed ${p.seed}` })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
+      y: { field: 'nll', type: 'quantitative', title: 'test NLL (nats)', scale: { zero: false } },
+      color: { field: 'run', type: 'nominal', title: 'run' },
+    },
+  } as TopLevelSpec;
+}
+
+export interface ReproduceReport {
+  protocol: Protocol;
+  budget: Budget;
+  budgetText: string;
+  note: string;
+  results: SeedResult[];
+  pytorch?: SeedResult[];
+  curve: CurvePoint[];
+  nllSamples: number;
+  testImages?: number;
+}
+
+const pm = (values: number[], digits: number) => (values.length ? `${mean(values).toFixed(digits)} ± ${std(values).toFixed(digits)}` : 'n/a');
+
+/** metrics.json, report.md (one table row) and, with a curve, nll-curve.png/svg; returns the chart files. */
+export async function writeReproduceReport(dir: string, r: ReproduceReport): Promise<string[]> {
+  const p = r.protocol;
+  const nllOf = (rs: SeedResult[] | undefined) => (rs ?? []).map((x) => x.nll!).filter((v) => v !== undefined);
+  const summary =
+    p.evaluation.kind === 'nll'
+      ? {
+          nll: { mean: mean(nllOf(r.results)), std: std(nllOf(r.results)), samples: r.nllSamples, testImages: r.testImages },
+          ...(r.pytorch ? { pytorch: { mean: mean(nllOf(r.pytorch)), std: std(nllOf(r.pytorch)), differenceNats: mean(nllOf(r.results)) - mean(nllOf(r.pytorch)) } } : {}),
+        }
+      : {
+          mig: { mean: mean(r.results.map((x) => x.mig!)), std: std(r.results.map((x) => x.mig!)) },
+          sap: { mean: mean(r.results.map((x) => x.sap!)), std: std(r.results.map((x) => x.sap!)) },
+        };
+  writeFileSync(
+    join(dir, 'metrics.json'),
+    `${JSON.stringify({ protocol: p.name, source: p.source, paper: p.paper ?? null, budget: r.budget, seeds: r.results.map(({ key: _key, ...rest }) => rest), ...(r.pytorch ? { pytorchSeeds: r.pytorch.map(({ key: _key, ...rest }) => rest) } : {}), ...summary }, null, 2)}\n`,
+  );
+  const header = ['protocol', 'source', 'budget', 'elbo', 'PyTorch (equal budget)', 'paper', 's/epoch (elbo / PyTorch)'];
+  const secs = (rs: SeedResult[] | undefined) => (rs?.length ? mean(rs.map((x) => x.secondsPerEpoch)).toFixed(1) : 'n/a');
+  const row =
+    p.evaluation.kind === 'nll'
+      ? [
+          p.name,
+          p.source.split(',')[0],
+          `${r.budgetText}${r.note ? ` (${r.note})` : ''}, ${r.results.length} seed(s), k=${r.nllSamples}, ${r.testImages} test images`,
+          `NLL ${pm(nllOf(r.results), 2)}`,
+          r.pytorch ? `NLL ${pm(nllOf(r.pytorch), 2)}` : 'not run',
+          `${p.paper!.value.toFixed(2)} (${p.paper!.where})`,
+          `${secs(r.results)} / ${secs(r.pytorch)}`,
+        ]
+      : [
+          p.name,
+          p.source.split(',')[0],
+          `${r.budgetText}, ${r.results.length} seed(s)`,
+          `MIG ${pm(r.results.map((x) => x.mig!), 3)}, SAP ${pm(r.results.map((x) => x.sap!), 3)}`,
+          'not run',
+          'distributions over 50 seeds (no single figure)',
+          `${secs(r.results)} / n/a`,
+        ];
+  const md = [
+    `# reproduce ${p.name}`,
+    '',
+    `Source: ${p.source}.`,
+    '',
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    `| ${row.join(' | ')} |`,
+    '',
+    'Where elbo differs from the paper:',
+    '',
+    ...p.differences.map((d) => `- ${d}`),
+    ...(r.pytorch ? ['- the PyTorch reference draws its own initial weights, batch order and binarisation from the same seed numbers: seeds are not the same draws across frameworks'] : []),
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'report.md'), md);
+  if (r.curve.length === 0) return [];
+  const { files } = await writeChart(dir, 'nll-curve', nllCurveSpec(p.name, r.curve));
+  return ['nll-curve.jsonl', ...files];
+}

@@ -1,0 +1,446 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { type BatchSource, type Callback, fit, type GenerativeModel, Rng } from '@elbo/core';
+import { DSprites, DSpritesSource } from '@elbo/datasets';
+import { importanceSampledNll, migOfModel, sapOfModel } from '@elbo/metrics';
+import { UsageError } from '../errors';
+import { type Flags, intFlag, numberFlag } from '../flags';
+import { progressBar, withProgress } from '../report-progress';
+import { buildModel } from '../train-run';
+import { mnistTrainSource, reproduceMnist } from './data';
+import { type Budget, PROTOCOLS, type Protocol, type ProtocolWeights, protocolRecord, WEIGHT_GRID } from './protocols';
+import { type CurvePoint, mean, std, writeReproduceReport } from './report';
+import { findTorchPython, runTorchScript, type TorchLine } from './torch';
+
+/** Observers for tests: extra trainer callbacks and a wrapper around each seed's training batches. */
+export interface ReproduceProbe {
+  callbacks?: Callback[];
+  source?: (source: BatchSource, seed: number) => BatchSource;
+}
+
+/** What the command line asked for, checked. */
+export interface ReproduceOptions {
+  protocol: Protocol;
+  seeds: number;
+  runsDir: string;
+  epochs?: number;
+  steps?: number;
+  trainLimit?: number;
+  testLimit?: number;
+  nllSamples: number;
+  evalEvery: number;
+  curveSamples: number;
+  curveLimit: number;
+  weights: ProtocolWeights;
+  reference?: 'pytorch';
+  mnistDir?: string;
+  progress: boolean;
+}
+
+/** One seed's outcome (result.json in its folder). */
+export interface SeedResult {
+  seed: number;
+  key: string;
+  epochs: number;
+  steps: number;
+  trainSeconds: number;
+  secondsPerEpoch: number;
+  /** MNIST protocols: importance-sampled test NLL with `samples` draws on `examples` images. */
+  nll?: number;
+  /** Minus the Monte-Carlo ELBO over the same draws (nats). */
+  negElbo?: number;
+  samples?: number;
+  examples?: number;
+  /** dSprites protocols. */
+  mig?: number;
+  sap?: number;
+}
+
+export const knownProtocols = (): string => Object.keys(PROTOCOLS).join(', ');
+
+/** The protocol a NAME argument names, or a usage error listing the known ones. */
+export function protocolByName(rest: string[]): Protocol {
+  const name = rest[0];
+  if (rest.length !== 1 || name === undefined || !(name in PROTOCOLS)) {
+    throw new UsageError(`unknown protocol ${JSON.stringify(rest.join(' '))} for reproduce (protocols: ${knownProtocols()})`);
+  }
+  return PROTOCOLS[name];
+}
+
+/** Check the flags against the protocol (a bad value names its flag). */
+export function reproduceOptions(flags: Flags, rest: string[]): ReproduceOptions {
+  const protocol = protocolByName(rest);
+  const mnist = protocol.data === 'mnist';
+  const reference = flags.reference;
+  if (reference !== undefined && reference !== 'pytorch') throw new UsageError(`--reference must be pytorch, got ${JSON.stringify(reference)}`);
+  if (reference === 'pytorch' && !protocol.pytorch) {
+    const covered = Object.values(PROTOCOLS).filter((p) => p.pytorch).map((p) => p.name);
+    throw new UsageError(`--reference pytorch covers ${covered.join(', ')} only, not ${protocol.name}`);
+  }
+  const epochs = intFlag(flags, 'epochs', undefined, 1);
+  const steps = intFlag(flags, 'steps', undefined, 1);
+  if (mnist) {
+    if (steps !== undefined) throw new UsageError(`--steps is for the dSprites protocols; ${protocol.name} counts epochs (--epochs N, at most ${protocol.fullEpochs})`);
+    if (epochs !== undefined && epochs > protocol.fullEpochs!) throw new UsageError(`--epochs must be at most ${protocol.fullEpochs} (the length of ${protocol.name}), got ${epochs}`);
+  } else {
+    if (epochs !== undefined && steps !== undefined) throw new UsageError('give --steps or --epochs, not both');
+    if (steps !== undefined && steps > protocol.fullSteps!) throw new UsageError(`--steps must be at most ${protocol.fullSteps} (the length of ${protocol.name}), got ${steps}`);
+  }
+  const weights: ProtocolWeights = { ...protocol.weights };
+  for (const flag of ['kl-weight', 'tc-weight'] as const) {
+    if (flags[flag] === undefined) continue;
+    const grid = WEIGHT_GRID[protocol.name];
+    if (!grid || grid.flag !== flag) throw new UsageError(`--${flag} does not apply to ${protocol.name}${grid ? ` (it takes --${grid.flag})` : ''}`);
+    const v = numberFlag(flags, flag, 1);
+    if (!grid.values.includes(v)) throw new UsageError(`--${flag} must be one of the protocol's grid ${grid.values.join(', ')}, got ${v}`);
+    weights[flag === 'kl-weight' ? 'klWeight' : 'tcWeight'] = v;
+  }
+  const evalEvery = intFlag(flags, 'eval-every', 0, 0)!;
+  if (!mnist && evalEvery > 0) throw new UsageError('--eval-every draws a test-NLL curve: it is for the MNIST protocols');
+  if (!mnist && (flags['nll-samples'] !== undefined || flags['test-limit'] !== undefined)) {
+    throw new UsageError(`--nll-samples and --test-limit are for the MNIST protocols; ${protocol.name} is evaluated by MIG and SAP`);
+  }
+  return {
+    protocol,
+    seeds: intFlag(flags, 'seeds', 1, 1)!,
+    runsDir: flags.runs ?? 'runs',
+    epochs,
+    steps,
+    trainLimit: intFlag(flags, 'train-limit', undefined, 1),
+    testLimit: intFlag(flags, 'test-limit', undefined, 1),
+    nllSamples: intFlag(flags, 'nll-samples', protocol.evaluation.kind === 'nll' ? protocol.evaluation.samples : 0, 1)!,
+    evalEvery,
+    curveSamples: intFlag(flags, 'curve-samples', 100, 1)!,
+    curveLimit: intFlag(flags, 'curve-limit', 1000, 1)!,
+    weights,
+    reference: reference as 'pytorch' | undefined,
+    mnistDir: flags['mnist-dir'],
+    progress: !flags['no-progress'],
+  };
+}
+
+/** Epoch recorded in a checkpoint folder (0 when there is none). */
+function checkpointEpoch(dir: string): number | undefined {
+  const file = join(dir, 'model.json');
+  if (!existsSync(file)) return undefined;
+  const meta = JSON.parse(readFileSync(file, 'utf8')) as { userDefinedMetadata?: { elbo?: { epoch?: number } } };
+  return meta.userDefinedMetadata?.elbo?.epoch ?? 0;
+}
+
+const readJsonFile = <T>(file: string): T | undefined => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined);
+
+/**
+ * The settings that must match for a rerun to resume a seed: everything of the
+ * run except its length when the protocol's schedule does not depend on it
+ * (a shorter Burda run is a prefix of a longer one).
+ */
+function resumeKey(o: ReproduceOptions, config: unknown, budget: Budget): string {
+  const length = o.protocol.prefixSchedule ? {} : { epochs: budget.epochs, steps: budget.steps };
+  return JSON.stringify({ protocol: o.protocol.name, config, trainCount: budget.trainCount, batchSize: o.protocol.batchSize, ...length });
+}
+
+function formatBudget(o: ReproduceOptions, budget: Budget): string {
+  const p = o.protocol;
+  if (p.data === 'dsprites') return `${budget.steps!.toLocaleString('en-US')} of ${p.fullSteps!.toLocaleString('en-US')} steps`;
+  return `${budget.epochs} of ${p.fullEpochs!.toLocaleString('en-US')} epochs`;
+}
+
+/** `reproduce NAME`: train the protocol for each seed (resuming where a checkpoint is), evaluate, compare. */
+export async function runReproduce(o: ReproduceOptions, log: (line: string) => void, probe: ReproduceProbe = {}): Promise<number> {
+  const p = o.protocol;
+  const torch = o.reference === 'pytorch' ? findTorchPython() : undefined;
+  const dir = join(o.runsDir, `reproduce-${p.name}`);
+  mkdirSync(dir, { recursive: true });
+
+  // Data and budget.
+  const mnist = p.data === 'mnist' ? reproduceMnist({ mnistDir: o.mnistDir, trainLimit: o.trainLimit, testLimit: o.testLimit }) : undefined;
+  let budget: Budget;
+  let dspritesTrain: ((seed: number) => DSpritesSource) | undefined;
+  if (mnist) {
+    const stepsPerEpoch = Math.ceil(mnist.train.count / p.batchSize);
+    budget = { epochs: o.epochs ?? p.fullEpochs!, stepsPerEpoch, trainCount: mnist.train.count };
+  } else {
+    dspritesTrain = (seed) => new DSpritesSource({ batchSize: p.batchSize, seed, shape: 'image', ...(o.trainLimit !== undefined ? { sample: o.trainLimit } : {}) });
+    const probeSource = dspritesTrain(0);
+    const stepsPerEpoch = probeSource.numBatches;
+    const steps = o.steps ?? (o.epochs !== undefined ? Math.min(o.epochs * stepsPerEpoch, p.fullSteps!) : p.fullSteps!);
+    budget = { epochs: Math.ceil(steps / stepsPerEpoch), steps, stepsPerEpoch, trainCount: probeSource.size };
+  }
+  const note = p.budgetNote(budget);
+  const evalText =
+    p.evaluation.kind === 'nll'
+      ? `test NLL with k=${o.nllSamples} on ${mnist!.test.count.toLocaleString('en-US')} test images`
+      : `MIG on ${p.evaluation.migPoints.toLocaleString('en-US')} points, SAP on ${p.evaluation.sapTrain.toLocaleString('en-US')} train / ${p.evaluation.sapTest.toLocaleString('en-US')} test`;
+  log(
+    `reproduce ${p.name}: ${p.architecture}; batch ${p.batchSize}; Adam (${p.adam.beta1}, ${p.adam.beta2}, eps ${p.adam.epsilon}); lr ${p.learningRateText}; ` +
+      `${formatBudget(o, budget)}${note ? ` (${note})` : ''}; ${budget.trainCount.toLocaleString('en-US')} training images; ${evalText}; ${o.seeds} seed(s)`,
+  );
+  if (mnist) {
+    // The PyTorch reference evaluates on exactly these binarised test images.
+    writeFileSync(join(dir, 'test-binarized.u8'), Uint8Array.from(mnist.test.images, (v) => (v > 0.5 ? 1 : 0)));
+  }
+  writeFileSync(
+    join(dir, 'protocol.json'),
+    `${JSON.stringify(
+      {
+        ...protocolRecord(p),
+        budget: {
+          ...budget,
+          batchSize: p.batchSize,
+          budgetNote: note || undefined,
+          ...(mnist ? { testImages: mnist.test.count, nllSamples: o.nllSamples, mnistTrainImages: 'the first N of the training set', testBinarization: 'one Bernoulli draw, seed 0, then the first N' } : {}),
+          seeds: Array.from({ length: o.seeds }, (_, s) => s),
+          weights: o.weights,
+        },
+      },
+      null,
+      2,
+    )}\n`,
+  );
+
+  const results: SeedResult[] = [];
+  const curve: CurvePoint[] = [];
+  for (let seed = 0; seed < o.seeds; seed++) {
+    const r = await runSeed(o, seed, budget, dir, mnist, dspritesTrain, probe, log, curve);
+    results.push(r);
+    log(seedLine(p, r, budget));
+  }
+
+  let pytorch: SeedResult[] | undefined;
+  if (torch && mnist) {
+    pytorch = [];
+    for (let seed = 0; seed < o.seeds; seed++) {
+      const r = await runTorchSeed(torch.python, o, seed, budget, dir, mnist.dir, mnist.test.count, log, curve);
+      pytorch.push(r);
+      log(`pytorch ${torch.version} seed ${seed}: NLL ${r.nll!.toFixed(2)} (k=${r.samples}, ${r.examples} test images) | ${r.epochs} epochs, ${r.secondsPerEpoch.toFixed(1)} s/epoch`);
+    }
+  }
+
+  const curveFile = join(dir, 'nll-curve.jsonl');
+  rmSync(curveFile, { force: true });
+  for (const c of curve) appendFileSync(curveFile, `${JSON.stringify(c)}\n`);
+  const files = await writeReproduceReport(dir, { protocol: p, budget, budgetText: formatBudget(o, budget), note, results, pytorch, curve, nllSamples: o.nllSamples, testImages: mnist?.test.count });
+  log(finalLine(p, o, budget, results, pytorch, mnist?.test.count));
+  log(`wrote ${dir}/ (config.json, protocol.json, metrics.json, report.md${files.length ? `, ${files.join(', ')}` : ''})`);
+  return 0;
+}
+
+function seedLine(p: Protocol, r: SeedResult, budget: Budget): string {
+  const time = `${r.epochs} epochs, ${r.steps} steps, ${r.trainSeconds.toFixed(0)} s (${r.secondsPerEpoch.toFixed(1)} s/epoch)`;
+  if (r.nll !== undefined) return `elbo seed ${r.seed}: NLL ${r.nll.toFixed(2)} (k=${r.samples}, ${r.examples} test images), -ELBO ${r.negElbo!.toFixed(2)} | ${time}`;
+  return `elbo seed ${r.seed}: MIG ${r.mig!.toFixed(3)}, SAP ${r.sap!.toFixed(3)} | ${time} of ${budget.epochs} (${p.name})`;
+}
+
+const pm = (values: number[], digits: number) => `${mean(values).toFixed(digits)} ± ${std(values).toFixed(digits)}`;
+
+/** `reproduce burda-vae: NLL 9x.xx ± y.yy (k=5000, n test, N of 3280 epochs, S seeds); paper 86.76` (+ PyTorch). */
+export function finalLine(p: Protocol, o: ReproduceOptions, budget: Budget, results: SeedResult[], pytorch: SeedResult[] | undefined, testImages?: number): string {
+  const seeds = `${results.length} seed${results.length === 1 ? '' : 's'}`;
+  if (p.evaluation.kind === 'nll') {
+    const nll = results.map((r) => r.nll!);
+    let line = `reproduce ${p.name}: NLL ${pm(nll, 2)} (k=${o.nllSamples}, ${testImages} test, ${budget.epochs} of ${p.fullEpochs} epochs, ${seeds}); paper ${p.paper!.value.toFixed(2)}`;
+    if (pytorch) {
+      const t = pytorch.map((r) => r.nll!);
+      line += `; pytorch ${pm(t, 2)} at equal budget (elbo - pytorch ${(mean(nll) - mean(t)).toFixed(2)} nats)`;
+    }
+    return line;
+  }
+  return `reproduce ${p.name}: MIG ${pm(results.map((r) => r.mig!), 3)}, SAP ${pm(results.map((r) => r.sap!), 3)} (${budget.steps} of ${p.fullSteps} steps, ${seeds}); paper: distributions over 50 seeds, no single figure`;
+}
+
+async function runSeed(
+  o: ReproduceOptions,
+  seed: number,
+  budget: Budget,
+  dir: string,
+  mnist: ReturnType<typeof reproduceMnist> | undefined,
+  dspritesTrain: ((seed: number) => DSpritesSource) | undefined,
+  probe: ReproduceProbe,
+  log: (line: string) => void,
+  curve: CurvePoint[],
+): Promise<SeedResult> {
+  const p = o.protocol;
+  const seedDir = join(dir, `seed-${seed}`);
+  mkdirSync(seedDir, { recursive: true });
+  const config = p.config(seed, budget, o.weights);
+  const key = resumeKey(o, config, budget);
+  const checkpointDir = join(seedDir, 'checkpoint');
+  const evalKey = JSON.stringify({ epochs: budget.epochs, steps: budget.steps, samples: o.nllSamples, examples: mnist?.test.count });
+
+  // A seed finished earlier with the same settings is not run again.
+  const done = readJsonFile<SeedResult & { evalKey: string }>(join(seedDir, 'result.json'));
+  const oldCurve = readJsonFile<CurvePoint[]>(join(seedDir, 'curve.json')) ?? [];
+  if (done && done.key === key && done.evalKey === evalKey) {
+    log(`seed ${seed}: done earlier with these settings (${join(seedDir, 'result.json')})`);
+    curve.push(...oldCurve);
+    return done;
+  }
+  const started = readJsonFile<{ key: string }>(join(seedDir, 'run.json'));
+  const resumeAt = checkpointEpoch(checkpointDir);
+  if (resumeAt !== undefined) {
+    if (!started || started.key !== key) {
+      throw new UsageError(`${seedDir} holds a checkpoint of other settings (another budget, data limit or weights); use another --runs folder or delete it`);
+    }
+    if (resumeAt > budget.epochs) throw new UsageError(`${seedDir} holds a checkpoint at epoch ${resumeAt}, past this run's ${budget.epochs} epochs; use another --runs folder`);
+  }
+  writeFileSync(join(seedDir, 'run.json'), `${JSON.stringify({ key, config }, null, 2)}\n`);
+  if (seed === 0) writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+
+  const model = await buildModel(config);
+  try {
+    if (seed === 0) writeFileSync(join(dir, 'config.json'), `${JSON.stringify(model.config, null, 2)}\n`);
+    log(`seed ${seed}: ${model.variant}, ${model.numParameters().toLocaleString('en-US')} parameters${resumeAt !== undefined ? `; resuming from the checkpoint at epoch ${resumeAt}` : ''}`);
+    let source: BatchSource = mnist ? mnistTrainSource(mnist.train, p.batchSize, seed) : dspritesTrain!(seed);
+    if (probe.source) source = probe.source(source, seed);
+    const seedCurve = oldCurve.filter((c) => resumeAt !== undefined && c.epoch <= resumeAt);
+    const callbacks: Callback[] = [...(probe.callbacks ?? [])];
+    if (mnist && o.evalEvery > 0) {
+      const limit = Math.min(o.curveLimit, mnist.test.count);
+      callbacks.push({
+        onEpochEnd: (e) => {
+          if ((e.epoch + 1) % o.evalEvery !== 0) return;
+          const t0 = performance.now();
+          model.eval();
+          const x = tf.tensor2d(mnist.test.images.subarray(0, limit * 784), [limit, 784]);
+          const r = importanceSampledNll(model, x, { samples: o.curveSamples, seed, batchSize: 50 });
+          x.dispose();
+          model.train(true);
+          const point: CurvePoint = { framework: 'elbo', seed, epoch: e.epoch + 1, step: e.step, nll: r.nll, samples: o.curveSamples, examples: limit, trainLoss: e.train.loss, seconds: (performance.now() - t0) / 1000 };
+          seedCurve.push(point);
+          writeFileSync(join(seedDir, 'curve.json'), `${JSON.stringify(seedCurve)}\n`);
+        },
+      });
+    }
+    const t0 = performance.now();
+    const result = await fit(model, source, {
+      epochs: budget.epochs,
+      ...(budget.steps !== undefined ? { maxSteps: budget.steps } : {}),
+      learningRate: p.learningRate(budget),
+      adamBeta1: p.adam.beta1,
+      adamBeta2: p.adam.beta2,
+      epsilon: p.adam.epsilon,
+      progress: o.progress,
+      metricsLog: join(seedDir, 'metrics.jsonl'),
+      // Every epoch, and every 2,000 steps for the dSprites runs (an epoch of the full grid is 11,520 steps).
+      checkpoint: { dir: checkpointDir, everyEpochs: 1, ...(p.data === 'dsprites' ? { everySteps: 2000 } : {}) },
+      ...(resumeAt !== undefined ? { resume: checkpointDir } : {}),
+      callbacks,
+    });
+    const wall = (performance.now() - t0) / 1000;
+    const trained = result.history.reduce((s, h) => s + h.seconds, 0);
+    const epochsRun = result.history.length;
+    curve.push(...seedCurve);
+    const base: SeedResult = {
+      seed,
+      key,
+      epochs: result.epochs,
+      steps: result.steps,
+      trainSeconds: trained || wall,
+      secondsPerEpoch: epochsRun > 0 ? trained / epochsRun : 0,
+    };
+    model.eval();
+    const evaluated = mnist ? evaluateNll(model, mnist.test.images, mnist.test.count, o.nllSamples, seed) : evaluateDisentanglement(model, p, seed);
+    const out = { ...base, ...evaluated };
+    writeFileSync(join(seedDir, 'result.json'), `${JSON.stringify({ ...out, evalKey }, null, 2)}\n`);
+    return out;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Importance-sampled NLL (Burda et al.'s estimator) on the binarised test images, with a progress bar. */
+function evaluateNll(model: GenerativeModel, images: Float32Array, n: number, samples: number, seed: number): Partial<SeedResult> {
+  const x = tf.tensor2d(images.subarray(0, n * 784), [n, 784]);
+  const batchSize = 50;
+  const bar = progressBar(`NLL (k=${samples})`, n, 'images');
+  try {
+    const r = importanceSampledNll(model, withProgress(x, bar, batchSize), { samples, seed, batchSize });
+    bar.finish(`NLL (k=${samples}, ${n} images): ${r.nll.toFixed(2)} nats`);
+    return { nll: r.nll, negElbo: -r.elbo, samples: r.samples, examples: r.count };
+  } finally {
+    x.dispose();
+  }
+}
+
+/** MIG and SAP on freshly drawn dSprites points (disentanglement_lib's sizes). */
+function evaluateDisentanglement(model: GenerativeModel, p: Protocol, seed: number): Partial<SeedResult> {
+  if (p.evaluation.kind !== 'disentanglement') throw new Error('not a disentanglement protocol');
+  const { migPoints, sapTrain, sapTest } = p.evaluation;
+  const ds = new DSprites();
+  const draw = (n: number, label: string) => ds.sample(n, new Rng(seed).fork(label));
+  // The colour factor is constant (entropy 0): left out, as disentanglement_lib does.
+  const factorsOf = (d: ReturnType<typeof draw>) => Array.from({ length: d.count }, (_, i) => Array.from(d.factors.subarray(i * 6 + 1, i * 6 + 6)));
+  const images = (d: ReturnType<typeof draw>) => tf.tensor4d(d.images, [d.count, 64, 64, 1]);
+  const bar = progressBar('MIG and SAP', 2, 'metrics');
+  const m = draw(migPoints, 'mig');
+  const xm = images(m);
+  const mig = migOfModel(model, xm, factorsOf(m)).mig;
+  xm.dispose();
+  bar.update(1);
+  const tr = draw(sapTrain, 'sap-train');
+  const te = draw(sapTest, 'sap-test');
+  const xtr = images(tr);
+  const xte = images(te);
+  const sap = sapOfModel(model, xtr, factorsOf(tr), xte, factorsOf(te)).sap;
+  tf.dispose([xtr, xte]);
+  bar.finish(`MIG ${mig.toFixed(3)}, SAP ${sap.toFixed(3)}`);
+  return { mig, sap };
+}
+
+/** The PyTorch reference for one seed: the same protocol, data files, test images, k and budget. */
+async function runTorchSeed(
+  python: string,
+  o: ReproduceOptions,
+  seed: number,
+  budget: Budget,
+  dir: string,
+  mnistDir: string,
+  testCount: number,
+  log: (line: string) => void,
+  curve: CurvePoint[],
+): Promise<SeedResult> {
+  const p = o.protocol;
+  const config = p.config(seed, budget, o.weights) as { iwaeSamples: number };
+  const seedDir = join(dir, `pytorch-seed-${seed}`);
+  mkdirSync(seedDir, { recursive: true });
+  const args = [
+    '--mnist', mnistDir,
+    '--test', join(dir, 'test-binarized.u8'),
+    '--test-count', String(testCount),
+    '--train-limit', String(budget.trainCount),
+    '--epochs', String(budget.epochs),
+    '--batch-size', String(p.batchSize),
+    '--iwae-samples', String(config.iwaeSamples),
+    '--nll-samples', String(o.nllSamples),
+    '--seed', String(seed),
+    '--eval-every', String(o.evalEvery),
+    '--curve-samples', String(o.curveSamples),
+    '--curve-limit', String(Math.min(o.curveLimit, testCount)),
+    '--checkpoint', join(seedDir, 'checkpoint.pt'),
+  ];
+  const bar = progressBar(`pytorch seed ${seed}`, budget.epochs, 'epochs');
+  const lines = await runTorchScript(python, args, (l: TorchLine) => {
+    if (l.type === 'epoch') bar.update(Number(l.epoch));
+    if (l.type === 'start' && Number(l.resumedEpoch) > 0) log(`pytorch seed ${seed}: resuming from its checkpoint at epoch ${l.resumedEpoch}`);
+  });
+  writeFileSync(join(seedDir, 'output.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  const result = lines.find((l) => l.type === 'result');
+  if (!result) throw new Error(`torch_reproduce.py printed no result line (seed ${seed})`);
+  bar.finish(`pytorch seed ${seed}: NLL ${Number(result.nll).toFixed(2)}`);
+  for (const c of lines.filter((l) => l.type === 'curve')) {
+    curve.push({ framework: 'pytorch', seed, epoch: Number(c.epoch), step: Number(c.step), nll: Number(c.nll), samples: Number(c.samples), examples: Number(c.examples), trainLoss: Number(c.trainLoss), seconds: Number(c.seconds) });
+  }
+  return {
+    seed,
+    key: 'pytorch',
+    epochs: Number(result.epochs),
+    steps: Number(result.steps),
+    trainSeconds: Number(result.trainSeconds),
+    secondsPerEpoch: Number(result.secondsPerEpoch),
+    nll: Number(result.nll),
+    negElbo: Number(result.negElbo),
+    samples: Number(result.samples),
+    examples: Number(result.examples),
+  };
+}
