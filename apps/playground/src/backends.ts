@@ -32,10 +32,48 @@ export function isPlaygroundBackend(name: unknown): name is PlaygroundBackend {
   return typeof name === 'string' && (PLAYGROUND_BACKENDS as readonly string[]).includes(name);
 }
 
-/** Load, initialise and activate `name`, then check it with a matmul + gradient smoke test. */
-export async function switchBackend(name: PlaygroundBackend): Promise<BackendChoice> {
+/**
+ * The backends to try, in order: `asked` (if any) first, then the ones after
+ * it in PLAYGROUND_BACKENDS, then the ones before it; without `asked`, all of
+ * them fastest first. A backend that fails hands over to the next.
+ */
+export function fallbackOrder(asked?: string | null): PlaygroundBackend[] {
+  if (!isPlaygroundBackend(asked)) return [...PLAYGROUND_BACKENDS];
+  const i = PLAYGROUND_BACKENDS.indexOf(asked);
+  return [...PLAYGROUND_BACKENDS.slice(i), ...PLAYGROUND_BACKENDS.slice(0, i)];
+}
+
+/** The backends `?failBackend=a,b` asks to break (for testing the fallback); unknown names are ignored. */
+export function failingBackends(search: string): Set<PlaygroundBackend> {
+  const raw = new URLSearchParams(search).get('failBackend') ?? '';
+  return new Set(raw.split(',').map((s) => s.trim()).filter(isPlaygroundBackend));
+}
+
+/**
+ * Make `name` fail the way a broken driver does. webgl: every shader fails to
+ * compile (getShaderParameter(COMPILE_STATUS) answers false), so the backend's
+ * own initialisation throws "Failed to compile vertex shader."; the others
+ * throw while starting.
+ */
+function breakBackend(name: PlaygroundBackend): void {
+  if (name !== 'webgl') throw new Error(`${name} failed to start (simulated by ?failBackend=${name})`);
+  for (const ctx of [globalThis.WebGLRenderingContext, globalThis.WebGL2RenderingContext]) {
+    if (!ctx) continue;
+    const original = ctx.prototype.getShaderParameter;
+    ctx.prototype.getShaderParameter = function (this: WebGLRenderingContext, shader: WebGLShader, pname: GLenum) {
+      return pname === this.COMPILE_STATUS ? false : original.call(this, shader, pname);
+    } as typeof original;
+  }
+}
+
+/**
+ * Load, initialise and activate `name`, then check it with a matmul + gradient smoke test.
+ * `fail` breaks the backend first (see breakBackend), to exercise the fallback.
+ */
+export async function switchBackend(name: PlaygroundBackend, options: { fail?: boolean } = {}): Promise<BackendChoice> {
   if (!isPlaygroundBackend(name)) throw new Error(`switchBackend: backend must be one of ${PLAYGROUND_BACKENDS.join(', ')}, got ${JSON.stringify(name)}`);
   if (name === 'webgpu' && !('gpu' in navigator)) throw new Error("switchBackend: this browser has no WebGPU (navigator.gpu is missing); pick 'webgl', 'wasm' or 'cpu'");
+  if (options.fail) breakBackend(name);
   await loaders[name]();
   // useBackend's smoke test reads back asynchronously, so it also checks webgpu in a page.
   return useBackend(name, { smokeTest: true });

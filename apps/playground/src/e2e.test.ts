@@ -3,86 +3,17 @@
  * chromium with playwright-core, train a few steps on webgl and on webgpu
  * (both SwiftShader here), and check that the loss falls, every canvas shows
  * a picture, the latent explorer decodes under the pointer, IndexedDB
- * save/load round-trips, and the page reloads offline. Screenshots go to
+ * save/load round-trips, and the page reloads offline (zoo models included). Screenshots go to
  * apps/playground/test-output/.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { extname, join, normalize, resolve } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canvasStats, closeServer, distDir, ensureBuilt, launch, outDir, serve, waitReady } from './browser-support';
 
-const CHROMIUM = process.env.ELBO_CHROMIUM ?? '/usr/bin/chromium';
-const appDir = resolve(import.meta.dirname, '..');
-const distDir = join(appDir, 'dist');
-const outDir = join(appDir, 'test-output');
 const STEPS = { webgl: 30, webgpu: 12 } as const;
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.bin': 'application/octet-stream',
-  '.map': 'application/json',
-};
-
-/** A static file server over dist/ on 127.0.0.1 (an ephemeral port). */
-async function serve(root: string): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
-    if (!file.startsWith(root) || !existsSync(file)) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('static server has no port');
-  return { server, url: `http://127.0.0.1:${address.port}/` };
-}
-
-interface CanvasStats {
-  width: number;
-  height: number;
-  /** Standard deviation of the grey level (0..255) over the canvas. */
-  std: number;
-  /** Fraction of pixels brighter than 128. */
-  bright: number;
-}
-
-async function canvasStats(page: Page, id: string): Promise<CanvasStats> {
-  return page.evaluate((canvasId) => {
-    const canvas = document.getElementById(canvasId) as HTMLCanvasElement;
-    const { width, height } = canvas;
-    if (width === 0 || height === 0) return { width, height, std: 0, bright: 0 };
-    const data = canvas.getContext('2d')!.getImageData(0, 0, width, height).data;
-    let sum = 0;
-    let sumSq = 0;
-    let bright = 0;
-    const n = width * height;
-    for (let i = 0; i < data.length; i += 4) {
-      const g = (data[i] + data[i + 1] + data[i + 2]) / 3;
-      sum += g;
-      sumSq += g * g;
-      if (g > 128) bright++;
-    }
-    const mean = sum / n;
-    return { width, height, std: Math.sqrt(Math.max(0, sumSq / n - mean * mean)), bright: bright / n };
-  }, id);
-}
-
-/** Wait until the page says ready (or fail with the page's own error). */
-async function waitReady(page: Page, timeout: number): Promise<void> {
-  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout });
-  const state = await page.evaluate(() => ({ state: document.body.dataset.state, error: document.body.dataset.error, status: document.getElementById('status')?.textContent }));
-  if (state.state !== 'ready') throw new Error(`the playground failed: ${state.error ?? state.status}`);
-}
 
 /** Click Train for `steps` steps and wait until they are done and the pictures are redrawn. */
 async function train(page: Page, steps: number, timeout: number): Promise<void> {
@@ -102,48 +33,22 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe('playground in headless chromium', () => {
   let context: BrowserContext;
+  let closeBrowser: () => Promise<void>;
   let server: Server;
   let base: string;
-  let profile: string;
   const consoleLines: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `the browser test needs chromium at ${CHROMIUM} (Debian: apt-get install -y chromium; pnpm test installs it through scripts/setup-test-env.sh) or ELBO_CHROMIUM=/path/to/chromium`,
-      );
-    }
-    if (!existsSync(join(distDir, 'index.html'))) {
-      // nx builds the app before its test; a bare `vitest run` builds it here.
-      execFileSync('pnpm', ['run', 'build'], { cwd: appDir, stdio: 'inherit' });
-    }
+    ensureBuilt();
     mkdirSync(outDir, { recursive: true });
     ({ server, url: base } = await serve(distDir));
-    profile = mkdtempSync(join(tmpdir(), 'elbo-playground-profile-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 1000 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        // WebGPU runs on SwiftShader (no GPU here); WebGL falls back to it as well.
-        '--enable-unsafe-webgpu',
-        '--enable-unsafe-swiftshader',
-      ],
-    });
+    ({ context, close: closeBrowser } = await launch());
     context.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
   }, 120_000);
 
   afterAll(async () => {
-    await context?.close();
-    await new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await closeBrowser?.();
+    await closeServer(server);
   });
 
   for (const backend of ['webgl', 'webgpu'] as const) {
@@ -225,6 +130,9 @@ describe('playground in headless chromium', () => {
         await page.reload();
         await waitReady(page, 60_000);
         expect(await page.textContent('#status')).toContain('6000 training images loaded');
+        // The zoo's model files came from the cache too: the pretrained view drew its samples.
+        const samples = await canvasStats(page, 'vae-samples');
+        expect(samples.std, 'vae-mnist samples drawn offline').toBeGreaterThan(20);
       } finally {
         await context.setOffline(false);
       }

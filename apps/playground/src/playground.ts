@@ -210,17 +210,25 @@ export class Playground {
   /** Replace the model with the one saved in IndexedDB. */
   async load(url = STORAGE_URL): Promise<void> {
     if (this.training) throw new Error('load: stop training first');
-    const loaded = await loadModel(url);
-    const c = loaded.config as unknown as { inputShape?: number[]; hiddenDims?: number[]; seed?: number };
+    this.adopt(await loadModel(url));
+  }
+
+  /**
+   * Replace the model with `model` (an MLP VAE over this data, e.g. a pretrained
+   * one to fine-tune); the playground owns it from here. The loss history restarts.
+   */
+  adopt(model: GenerativeModel): void {
+    if (this.training) throw new Error('adopt: stop training first');
+    const c = model.config as unknown as { inputShape?: number[]; hiddenDims?: number[]; seed?: number };
     const inputDim = c.inputShape?.reduce((a, b) => a * b, 1);
     if (inputDim !== this.dim) {
-      loaded.dispose();
-      throw new Error(`load: the saved model takes inputs of ${inputDim}, the playground's data has ${this.dim}`);
+      model.dispose();
+      throw new Error(`the model takes inputs of ${inputDim}, the playground's data has ${this.dim}`);
     }
     this.model.dispose();
-    this.model = loaded;
+    this.model = model;
     const widths = c.hiddenDims ?? [];
-    this.modelConfig = { latentDim: loaded.config.latentDim, hiddenDim: Number(widths[0]), mlpLayers: widths.length, seed: Number(c.seed ?? 0) };
+    this.modelConfig = { latentDim: model.config.latentDim, hiddenDim: Number(widths[0]), mlpLayers: widths.length, seed: Number(c.seed ?? 0) };
     this.losses.length = 0;
     this.stepMs.length = 0;
   }

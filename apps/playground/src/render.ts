@@ -30,6 +30,8 @@ export function drawImageGrid(canvas: HTMLCanvasElement, pixels: Float32Array | 
   scratch.getContext('2d')!.putImageData(image, 0, 0);
   canvas.width = w * scale;
   canvas.height = h * scale;
+  // The screen pixels per image pixel, for readers of the canvas (the browser tests' pixel checks).
+  canvas.dataset.scale = String(scale);
   const ctx = canvas.getContext('2d')!;
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(scratch, 0, 0, canvas.width, canvas.height);
