@@ -221,6 +221,9 @@ describe('pretrained-model views in headless chromium', () => {
 
   it('falls back from a webgl backend whose shaders do not compile, with a visible notice, and still draws', async () => {
     const fallback = await context.newPage();
+    const fallbackErrors: string[] = [];
+    fallback.on('console', (m) => m.type() === 'error' && fallbackErrors.push(m.text()));
+    fallback.on('pageerror', (e) => fallbackErrors.push(String(e)));
     try {
       await fallback.goto(`${base}?backend=webgl&failBackend=webgl&view=vae`);
       await waitReady(fallback, 60_000);
@@ -231,6 +234,8 @@ describe('pretrained-model views in headless chromium', () => {
       await expect(alert.isVisible()).resolves.toBe(true);
       expect(await alert.textContent()).toMatch(/webgl backend failed.*running on wasm/);
       await expectPicture(fallback, 'vae-samples');
+      // tfjs logs the failing shader's source (console.log), but nothing reaches console.error.
+      expect(fallbackErrors).toEqual([]);
       await fallback.screenshot({ path: join(outDir, 'fallback-webgl.png'), clip: { x: 0, y: 0, width: 1280, height: 560 } });
     } finally {
       await fallback.close();
