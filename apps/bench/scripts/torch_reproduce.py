@@ -152,11 +152,20 @@ def main():
     model = Vae()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-4)
     start_epoch, step, history = 0, 0, []
+    # What a checkpoint must share with this run to be resumed (a shorter run of the schedule is a prefix of a longer one).
+    settings = {'trainImages': int(train.shape[0]), 'batchSize': a.batch_size, 'iwaeSamples': a.iwae_samples, 'seed': a.seed}
     if a.checkpoint and os.path.exists(a.checkpoint):
-        ck = torch.load(a.checkpoint, weights_only=False)
+        try:
+            ck = torch.load(a.checkpoint, weights_only=False)
+        except TypeError:  # torch before 1.13 has no weights_only (and loads everything)
+            ck = torch.load(a.checkpoint)
         model.load_state_dict(ck['model'])
         opt.load_state_dict(ck['optimizer'])
         gen.set_state(ck['generator'])
+        if ck.get('settings') != settings:
+            raise ValueError(f'{a.checkpoint} was saved with other settings ({ck.get("settings")}, this run: {settings}); delete it or use another runs folder')
+        if ck['epoch'] > a.epochs:
+            raise ValueError(f'{a.checkpoint} is at epoch {ck["epoch"]}, past this run\'s {a.epochs} epochs; use another runs folder')
         start_epoch, step, history = ck['epoch'], ck['step'], ck['history']
     emit({'type': 'start', 'torch': torch.__version__, 'threads': torch.get_num_threads(), 'trainImages': train.shape[0], 'testImages': test.shape[0], 'resumedEpoch': start_epoch})
 
@@ -190,7 +199,7 @@ def main():
             emit({'type': 'curve', 'epoch': epoch + 1, 'step': step, 'nll': nll, 'samples': a.curve_samples, 'examples': min(a.curve_limit, test.shape[0]), 'trainLoss': loss_sum / n, 'seconds': time.perf_counter() - t1})
         if a.checkpoint:
             tmp = a.checkpoint + '.tmp'
-            torch.save({'model': model.state_dict(), 'optimizer': opt.state_dict(), 'generator': gen.get_state(), 'epoch': epoch + 1, 'step': step, 'history': history}, tmp)
+            torch.save({'model': model.state_dict(), 'optimizer': opt.state_dict(), 'generator': gen.get_state(), 'epoch': epoch + 1, 'step': step, 'history': history, 'settings': settings}, tmp)
             os.replace(tmp, a.checkpoint)
 
     model.eval()

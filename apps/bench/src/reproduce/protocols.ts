@@ -169,9 +169,10 @@ const ladder: Protocol = {
   learningRate: () => 0.002,
   budgetNote: (budget) => {
     const steps = scaledWarmupSteps(LADDER_WARMUP_EPOCHS, LADDER_EPOCHS, budget.epochs, budget.stepsPerEpoch);
+    const s = steps === 1 ? '1 step' : `${steps} steps`;
     return budget.epochs === LADDER_EPOCHS
-      ? `KL warm-up over the first ${LADDER_WARMUP_EPOCHS} epochs (${steps} steps)`
-      : `KL warm-up scaled to the first 10% of the run: ${steps} steps (${(steps / budget.stepsPerEpoch).toFixed(1)} of ${budget.epochs} epochs; the paper: 200 of 2,000)`;
+      ? `KL warm-up over the first ${LADDER_WARMUP_EPOCHS} epochs (${s})`
+      : `KL warm-up scaled to the first 10% of the run: ${s} (${(steps / budget.stepsPerEpoch).toFixed(1)} of ${budget.epochs} epochs; the paper: 200 of 2,000)`;
   },
 };
 

@@ -46,6 +46,8 @@ export interface SeedResult {
   steps: number;
   trainSeconds: number;
   secondsPerEpoch: number;
+  /** Wall-clock seconds per optimiser step in this process (resumed steps excluded). */
+  secondsPerStep: number;
   /** MNIST protocols: importance-sampled test NLL with `samples` draws on `examples` images. */
   nll?: number;
   /** Minus the Monte-Carlo ELBO over the same draws (nats). */
@@ -227,9 +229,11 @@ export async function runReproduce(o: ReproduceOptions, log: (line: string) => v
 }
 
 function seedLine(p: Protocol, r: SeedResult, budget: Budget): string {
-  const time = `${r.epochs} epochs, ${r.steps} steps, ${r.trainSeconds.toFixed(0)} s (${r.secondsPerEpoch.toFixed(1)} s/epoch)`;
-  if (r.nll !== undefined) return `elbo seed ${r.seed}: NLL ${r.nll.toFixed(2)} (k=${r.samples}, ${r.examples} test images), -ELBO ${r.negElbo!.toFixed(2)} | ${time}`;
-  return `elbo seed ${r.seed}: MIG ${r.mig!.toFixed(3)}, SAP ${r.sap!.toFixed(3)} | ${time} of ${budget.epochs} (${p.name})`;
+  if (r.nll !== undefined) {
+    const time = `${r.epochs} epochs, ${r.steps} steps, ${r.trainSeconds.toFixed(0)} s (${r.secondsPerEpoch.toFixed(1)} s/epoch)`;
+    return `elbo seed ${r.seed}: NLL ${r.nll.toFixed(2)} (k=${r.samples}, ${r.examples} test images), -ELBO ${r.negElbo!.toFixed(2)} | ${time}`;
+  }
+  return `elbo seed ${r.seed}: MIG ${r.mig!.toFixed(3)}, SAP ${r.sap!.toFixed(3)} | ${r.steps} of ${budget.steps} steps (${(1000 * r.secondsPerStep).toFixed(0)} ms/step) (${p.name})`;
 }
 
 const pm = (values: number[], digits: number) => `${mean(values).toFixed(digits)} ± ${std(values).toFixed(digits)}`;
@@ -294,7 +298,8 @@ async function runSeed(
     let source: BatchSource = mnist ? mnistTrainSource(mnist.train, p.batchSize, seed) : dspritesTrain!(seed);
     if (probe.source) source = probe.source(source, seed);
     const seedCurve = oldCurve.filter((c) => resumeAt !== undefined && c.epoch <= resumeAt);
-    const callbacks: Callback[] = [...(probe.callbacks ?? [])];
+    let startStep = 0;
+    const callbacks: Callback[] = [{ onTrainBegin: (info) => void (startStep = info.startStep) }, ...(probe.callbacks ?? [])];
     if (mnist && o.evalEvery > 0) {
       const limit = Math.min(o.curveLimit, mnist.test.count);
       callbacks.push({
@@ -338,6 +343,7 @@ async function runSeed(
       steps: result.steps,
       trainSeconds: trained || wall,
       secondsPerEpoch: epochsRun > 0 ? trained / epochsRun : 0,
+      secondsPerStep: result.steps > startStep ? wall / (result.steps - startStep) : 0,
     };
     model.eval();
     const evaluated = mnist ? evaluateNll(model, mnist.test.images, mnist.test.count, o.nllSamples, seed) : evaluateDisentanglement(model, p, seed);
@@ -438,6 +444,7 @@ async function runTorchSeed(
     steps: Number(result.steps),
     trainSeconds: Number(result.trainSeconds),
     secondsPerEpoch: Number(result.secondsPerEpoch),
+    secondsPerStep: Number(result.trainSeconds) / Math.max(1, Number(result.steps)),
     nll: Number(result.nll),
     negElbo: Number(result.negElbo),
     samples: Number(result.samples),
