@@ -97,6 +97,29 @@ describe('reproduce burda-vae end to end at a tiny budget', () => {
   });
 });
 
+describe('reproduce resumes', () => {
+  it('rerun with more epochs continues from the checkpoint and ends where a straight run ends', async () => {
+    const run = async (runs: string, epochs: number) => {
+      const argv = ['reproduce', 'burda-vae', '--epochs', String(epochs), '--train-limit', '60', '--nll-samples', '4', '--test-limit', '10', '--runs', runs, '--no-progress'];
+      const { flags, positionals } = parseFlags(argv);
+      const lines: string[] = [];
+      await runReproduce(reproduceOptions(flags, positionals.slice(1)), (l) => lines.push(l));
+      const metrics = JSON.parse(readFileSync(join(runs, 'reproduce-burda-vae', 'metrics.json'), 'utf8'));
+      return { lines, nll: metrics.seeds[0].nll as number };
+    };
+    const straight = await run(mkdtempSync(join(tmpdir(), 'elbo-reproduce-')), 2);
+    const split = mkdtempSync(join(tmpdir(), 'elbo-reproduce-'));
+    await run(split, 1);
+    const resumed = await run(split, 2);
+    expect(resumed.lines.join('\n')).toMatch(/resuming from the checkpoint at epoch 1/);
+    expect(resumed.nll).toBe(straight.nll);
+    // The same command again: the finished seed is not trained again.
+    const again = await run(split, 2);
+    expect(again.lines.join('\n')).toMatch(/seed 0: done earlier with these settings/);
+    expect(again.nll).toBe(straight.nll);
+  });
+});
+
 // The built CLI, as a user runs it; skipped where the bench is not built.
 const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
