@@ -16,6 +16,8 @@ import { chromium } from 'playwright-core';
 const appDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const distDir = join(appDir, 'dist');
 const { values } = parseArgs({
+  // `pnpm bench-zoo -- --backend wasm` hands the script a literal '--'.
+  args: process.argv.slice(2).filter((a) => a !== '--'),
   options: {
     backend: { type: 'string', default: 'webgl' },
     count: { type: 'string', default: '16' },

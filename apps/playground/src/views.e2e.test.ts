@@ -241,4 +241,17 @@ describe('pretrained-model views in headless chromium', () => {
       await fallback.close();
     }
   });
+
+  it('says so, instead of hanging, when every backend fails', async () => {
+    const broken = await context.newPage();
+    try {
+      await broken.goto(`${base}?failBackend=webgpu,webgl,wasm,cpu`);
+      await broken.waitForFunction(() => document.body.dataset.state === 'error', null, { timeout: 30_000 });
+      const status = await broken.textContent('#status');
+      for (const name of ['webgpu', 'webgl', 'wasm', 'cpu']) expect(status).toContain(`${name}: `);
+      expect(status).toContain('no backend started');
+    } finally {
+      await broken.close();
+    }
+  });
 });
