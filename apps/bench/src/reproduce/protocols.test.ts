@@ -140,7 +140,7 @@ describe('reproduce flags', () => {
     fails(['reproduce', 'burda-vae', '--eval-every', 'x'], /--eval-every must be an integer >= 0/);
     fails(['reproduce', 'burda-vae', '--steps', '10'], /--steps is for the dSprites protocols/);
     fails(['reproduce', 'burda-vae', '--reference', 'jax'], /--reference must be pytorch/);
-    fails(['reproduce', 'ladder', '--reference', 'pytorch'], /--reference pytorch covers burda-vae, burda-iwae-k5, burda-iwae-k50 only/);
+    fails(['reproduce', 'beta-vae-dsprites', '--reference', 'pytorch'], /--reference pytorch covers burda-vae, burda-iwae-k5, burda-iwae-k50, ladder only/);
     fails(['reproduce', 'burda-vae', '--kl-weight', '4'], /--kl-weight does not apply to burda-vae/);
     fails(['reproduce', 'beta-vae-dsprites', '--kl-weight', '5'], /--kl-weight must be one of the protocol's grid 1, 2, 4, 6, 8, 16/);
     fails(['reproduce', 'beta-tcvae-dsprites', '--kl-weight', '4'], /--kl-weight does not apply to beta-tcvae-dsprites \(it takes --tc-weight\)/);

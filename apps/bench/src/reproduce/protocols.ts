@@ -65,8 +65,10 @@ export interface Protocol {
   differences: string[];
   /** Weights the command line may set, with their protocol defaults. */
   weights: ProtocolWeights;
-  /** Protocols the PyTorch reference script implements too. */
+  /** Whether the PyTorch reference script (scripts/torch_reproduce.py) implements this protocol too. */
   pytorch: boolean;
+  /** The script's model and optimisation arguments for this budget (with `pytorch`). */
+  torchArgs?(budget: Budget): string[];
   /** The model config `createModel` builds for this seed and budget. */
   config(seed: number, budget: Budget, weights: ProtocolWeights): Record<string, unknown>;
   /** The learning rate (a number or a schedule of the global step) for this budget. */
@@ -105,6 +107,7 @@ function burda(name: string, k: number, paperNll: number, paperColumn: string): 
     ],
     weights: {},
     pytorch: true,
+    torchArgs: () => ['--model', 'vae', '--schedule', 'burda', '--lr', '1e-3', '--adam-eps', '1e-4', '--iwae-samples', String(k)],
     config: (seed) => ({
       variant: 'vae',
       architecture: 'mlp',
@@ -152,7 +155,11 @@ const ladder: Protocol = {
     'the warm-up is linear in steps, not epochs; a run shorter than 2,000 epochs warms up over the same first 10% of its steps',
   ],
   weights: {},
-  pytorch: false,
+  pytorch: true,
+  torchArgs: (budget) => [
+    '--model', 'ladder', '--schedule', 'constant', '--lr', '0.002', '--adam-eps', '1e-8', '--iwae-samples', '1',
+    '--warmup-steps', String(scaledWarmupSteps(LADDER_WARMUP_EPOCHS, LADDER_EPOCHS, budget.epochs, budget.stepsPerEpoch)),
+  ],
   config: (seed, budget) => ({
     variant: 'hvae',
     architecture: 'mlp',
@@ -241,6 +248,6 @@ export const WEIGHT_GRID: Record<string, { flag: 'kl-weight' | 'tc-weight'; valu
 
 /** Everything of a protocol that is plain data (what protocol.json records). */
 export function protocolRecord(p: Protocol): Record<string, unknown> {
-  const { config: _c, learningRate: _l, budgetNote: _b, ...rest } = p;
+  const { config: _c, learningRate: _l, budgetNote: _b, torchArgs: _t, ...rest } = p;
   return rest;
 }

@@ -1,15 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Batch, type BatchSource, useBackend } from '@elbo/core';
-import { loadMnist, takeSubset } from '@elbo/datasets';
+import { loadMnist, mnistDataDir, takeSubset } from '@elbo/datasets';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseFlags } from '../flags';
 import { setProgress } from '../report-progress';
+import { buildModel } from '../train-run';
+import { PROTOCOLS } from './protocols';
 import { reproduceOptions, runReproduce } from './run';
+import { findTorchPython, runTorchScript } from './torch';
 
 beforeAll(async () => {
   await useBackend('cpu');
@@ -117,6 +120,35 @@ describe('reproduce resumes', () => {
     const again = await run(split, 2);
     expect(again.lines.join('\n')).toMatch(/seed 0: done earlier with these settings/);
     expect(again.nll).toBe(straight.nll);
+  });
+});
+
+/** A python with torch, or undefined (the reference is not part of CI). */
+const torchPython = (() => {
+  try {
+    return findTorchPython().python;
+  } catch {
+    return undefined;
+  }
+})();
+
+describe.runIf(torchPython !== undefined)('the PyTorch reference (where python3-torch is installed)', () => {
+  it('builds models of the same parameter count as elbo for every protocol it covers, and prints a result line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elbo-reproduce-torch-'));
+    const test = join(dir, 'test.u8');
+    writeFileSync(test, new Uint8Array(2 * 784).map((_, i) => (i % 3 === 0 ? 1 : 0)));
+    const budget = { epochs: 1, stepsPerEpoch: 1, trainCount: 20 };
+    for (const p of Object.values(PROTOCOLS).filter((q) => q.pytorch)) {
+      const args = ['--mnist', mnistDataDir(), '--test', test, '--test-count', '2', '--train-limit', '20', '--epochs', '0', '--batch-size', '10', '--nll-samples', '3', ...p.torchArgs!(budget)];
+      const lines = await runTorchScript(torchPython!, args, () => {});
+      const model = await buildModel(p.config(0, budget, p.weights));
+      const elboParameters = model.numParameters();
+      model.dispose();
+      expect(lines.find((l) => l.type === 'start')?.parameters, p.name).toBe(elboParameters);
+      const result = lines.find((l) => l.type === 'result')!;
+      expect(result).toMatchObject({ samples: 3, examples: 2, epochs: 0 });
+      expect(Number(result.nll)).toBeGreaterThan(0);
+    }
   });
 });
 

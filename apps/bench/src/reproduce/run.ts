@@ -407,7 +407,6 @@ async function runTorchSeed(
   curve: CurvePoint[],
 ): Promise<SeedResult> {
   const p = o.protocol;
-  const config = p.config(seed, budget, o.weights) as { iwaeSamples: number };
   const seedDir = join(dir, `pytorch-seed-${seed}`);
   mkdirSync(seedDir, { recursive: true });
   const args = [
@@ -417,7 +416,7 @@ async function runTorchSeed(
     '--train-limit', String(budget.trainCount),
     '--epochs', String(budget.epochs),
     '--batch-size', String(p.batchSize),
-    '--iwae-samples', String(config.iwaeSamples),
+    ...p.torchArgs!(budget),
     '--nll-samples', String(o.nllSamples),
     '--seed', String(seed),
     '--eval-every', String(o.evalEvery),
