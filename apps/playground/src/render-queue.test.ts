@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RenderQueue } from './render-queue';
 
-const tick = () => new Promise((r) => setTimeout(r, 0));
+const tick = () => new Promise<void>((r) => setTimeout(r, 0));
 
 describe('RenderQueue', () => {
   it('runs tasks one at a time, in order', async () => {
@@ -22,7 +22,7 @@ describe('RenderQueue', () => {
   it('replaces a waiting task with a newer one of the same key, so a held slider redraws once per turn', async () => {
     const q = new RenderQueue((e) => { throw e; });
     const ran: number[] = [];
-    q.schedule('busy', async () => tick());
+    q.schedule('busy', () => tick());
     for (let i = 0; i < 5; i++) q.schedule('draw', async () => void ran.push(i));
     await q.idle();
     expect(ran).toEqual([4]);
