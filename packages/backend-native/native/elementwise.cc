@@ -7,6 +7,22 @@
 
 #include "thread_pool.h"
 
+// The loop that follows has no dependence between iterations that the compiler must respect (outputs that
+// alias inputs do so element for element).
+#if defined(__clang__)
+#define ELBO_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define ELBO_IVDEP _Pragma("GCC ivdep")
+#else
+#define ELBO_IVDEP
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ELBO_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ELBO_ALWAYS_INLINE inline
+#endif
+
 namespace elbo {
 
 namespace {
@@ -257,19 +273,50 @@ void sumOuter(const float* x, float* out, long outer, long inner) {
   });
 }
 
+namespace {
+
+// Each output is its own input or a separate array, element for element, so iterations are independent. The
+// pointers are plain arguments: captured by reference in parallelFor's lambda they were reloaded after every
+// store (a store could have changed them), which kept the loop scalar (~3 ns per element, a third of an MLP
+// VAE step at batch 16).
+ELBO_ALWAYS_INLINE void adamRange(const float* w, const float* m, const float* v, const float* g, float* wOut,
+                                  float* mOut, float* vOut, long lo, long hi, float b1, float c1, float b2, float c2,
+                                  float lrT, float epsT) {
+  ELBO_IVDEP
+  for (long i = lo; i < hi; i++) {
+    const float gi = g[i];
+    const float mi = b1 * m[i] + c1 * gi;
+    const float vi = b2 * v[i] + c2 * gi * gi;
+    mOut[i] = mi;
+    vOut[i] = vi;
+    wOut[i] = w[i] - lrT * mi / (std::sqrt(vi) + epsT);
+  }
+}
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+// AVX2 without FMA: twice SSE's width (sqrt and divide bound it), and the same roundings, so the same bits.
+__attribute__((target("avx2"))) void adamRangeAvx2(const float* w, const float* m, const float* v, const float* g,
+                                                   float* wOut, float* mOut, float* vOut, long lo, long hi,
+                                                   float b1, float c1, float b2, float c2, float lrT, float epsT) {
+  adamRange(w, m, v, g, wOut, mOut, vOut, lo, hi, b1, c1, b2, c2, lrT, epsT);
+}
+bool adamAvx2() {
+  static const bool has = (__builtin_cpu_init(), __builtin_cpu_supports("avx2"));
+  return has;
+}
+#endif
+
+}  // namespace
+
 void adamUpdate(const float* w, const float* m, const float* v, const float* g, float* wOut, float* mOut, float* vOut,
                 long n, double beta1, double beta2, float lrT, float epsT) {
   const float b1 = static_cast<float>(beta1), c1 = static_cast<float>(1.0 - beta1);
   const float b2 = static_cast<float>(beta2), c2 = static_cast<float>(1.0 - beta2);
-  parallelFor(n, kGrain, [&](long lo, long hi) {
-    for (long i = lo; i < hi; i++) {
-      const float gi = g[i];
-      const float mi = b1 * m[i] + c1 * gi;
-      const float vi = b2 * v[i] + c2 * gi * gi;
-      mOut[i] = mi;
-      vOut[i] = vi;
-      wOut[i] = w[i] - lrT * mi / (std::sqrt(vi) + epsT);
-    }
+  parallelFor(n, kGrain, [=](long lo, long hi) {
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+    if (adamAvx2()) return adamRangeAvx2(w, m, v, g, wOut, mOut, vOut, lo, hi, b1, c1, b2, c2, lrT, epsT);
+#endif
+    adamRange(w, m, v, g, wOut, mOut, vOut, lo, hi, b1, c1, b2, c2, lrT, epsT);
   });
 }
 

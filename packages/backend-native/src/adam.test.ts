@@ -2,6 +2,7 @@ import { createOptimizer } from '@elbo/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { fusedAdamUpdate } from './index';
+import { requireAddon } from './native-addon';
 
 type Minimize = (loss: () => tf.Scalar, vars: tf.Variable[]) => void;
 
@@ -115,6 +116,35 @@ describe('fusedAdamUpdate', () => {
     }
     tf.dispose([p, m, v]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a long odd-length update (vector, threaded and tail paths) matches float64 per element, in place as out of place, NaN kept', () => {
+    const addon = requireAddon();
+    // Past two threads' grain, and not a multiple of any vector width.
+    const n = 70_001;
+    const rnd = (k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + k * 78.233) * (k === 3 ? 2 : 1));
+    const [w, m, g] = [rnd(0), rnd(1), rnd(3)];
+    const v = rnd(2).map((x) => x * x);
+    g[12_345] = Number.NaN;
+    g[n - 1] = Number.POSITIVE_INFINITY;
+    const [b1, b2, lrT, epsT] = [0.9, 0.999, 0.01, 1e-7];
+    const out = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+    addon.adam(w, m, v, g, out[0], out[1], out[2], b1, b2, lrT, epsT);
+    const fb1 = Math.fround(b1), fc1 = Math.fround(1 - b1), fb2 = Math.fround(b2), fc2 = Math.fround(1 - b2);
+    for (let i = 0; i < n; i += 97) {
+      const mi = fb1 * m[i] + fc1 * g[i];
+      const vi = fb2 * v[i] + fc2 * g[i] * g[i];
+      const wi = w[i] - (Math.fround(lrT) * mi) / (Math.sqrt(vi) + Math.fround(epsT));
+      expect(out[1][i]).toBeCloseTo(mi, 6);
+      expect(out[2][i]).toBeCloseTo(vi, 6);
+      expect(out[0][i]).toBeCloseTo(wi, 6);
+    }
+    for (const i of [12_345, n - 1]) expect(Number.isNaN(out[0][i])).toBe(true);
+    // Outputs aliasing their inputs (an in-place update) give the same bits.
+    addon.adam(w, m, v, g, w, m, v, b1, b2, lrT, epsT);
+    expect(Buffer.compare(Buffer.from(w.buffer), Buffer.from(out[0].buffer))).toBe(0);
+    expect(Buffer.compare(Buffer.from(m.buffer), Buffer.from(out[1].buffer))).toBe(0);
+    expect(Buffer.compare(Buffer.from(v.buffer), Buffer.from(out[2].buffer))).toBe(0);
   });
 
   it('declines (returns false, changes nothing) on another backend', async () => {
