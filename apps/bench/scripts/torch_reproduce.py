@@ -190,7 +190,7 @@ class Ladder(nn.Module):
 
 
 @torch.no_grad()
-def importance_nll(model, x, samples, generator, batch=50, chunk=250):
+def importance_nll(model, x, samples, generator, batch=20, chunk=250):
     """Mean of -log p(x) estimated with `samples` importance draws (running logsumexp over chunks)."""
     total = 0.0
     elbo = 0.0

@@ -45,6 +45,7 @@ export function nllCurveSpec(protocol: string, points: CurvePoint[]): TopLevelSp
       x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
       y: { field: 'nll', type: 'quantitative', title: 'test NLL (nats)', scale: { zero: false } },
       color: { field: 'run', type: 'nominal', title: 'run' },
+      strokeDash: { field: 'framework', type: 'nominal', title: 'framework' },
     },
   } as TopLevelSpec;
 }

@@ -101,9 +101,9 @@ describe('reproduce burda-vae end to end at a tiny budget', () => {
 });
 
 describe('reproduce resumes', () => {
-  it('rerun with more epochs continues from the checkpoint and ends where a straight run ends', async () => {
-    const run = async (runs: string, epochs: number) => {
-      const argv = ['reproduce', 'burda-vae', '--epochs', String(epochs), '--train-limit', '60', '--nll-samples', '4', '--test-limit', '10', '--runs', runs, '--no-progress'];
+  it('rerun with more epochs continues from the checkpoint and ends where a straight run without a curve ends', async () => {
+    const run = async (runs: string, epochs: number, extra: string[] = []) => {
+      const argv = ['reproduce', 'burda-vae', '--epochs', String(epochs), '--train-limit', '60', '--nll-samples', '4', '--test-limit', '10', '--runs', runs, '--no-progress', ...extra];
       const { flags, positionals } = parseFlags(argv);
       const lines: string[] = [];
       await runReproduce(reproduceOptions(flags, positionals.slice(1)), (l) => lines.push(l));
@@ -112,12 +112,14 @@ describe('reproduce resumes', () => {
     };
     const straight = await run(mkdtempSync(join(tmpdir(), 'elbo-reproduce-')), 2);
     const split = mkdtempSync(join(tmpdir(), 'elbo-reproduce-'));
-    await run(split, 1);
-    const resumed = await run(split, 2);
+    // With a test-NLL curve on the way: its draws leave the training draws as they were.
+    const curve = ['--eval-every', '1', '--curve-samples', '3', '--curve-limit', '5'];
+    await run(split, 1, curve);
+    const resumed = await run(split, 2, curve);
     expect(resumed.lines.join('\n')).toMatch(/resuming from the checkpoint at epoch 1/);
     expect(resumed.nll).toBe(straight.nll);
     // The same command again: the finished seed is not trained again.
-    const again = await run(split, 2);
+    const again = await run(split, 2, curve);
     expect(again.lines.join('\n')).toMatch(/seed 0: done earlier with these settings/);
     expect(again.nll).toBe(straight.nll);
   });
