@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <string>
+#include <vector>
 
 #include "conv.h"
 #include "elementwise.h"
@@ -206,6 +207,25 @@ Napi::Value Sum(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// squaredNorms(arrays, out): out[t] = sum of squares of arrays[t] (an array of Float32Arrays), one call for
+// all of a step's gradients.
+Napi::Value SquaredNorms(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) throw Napi::TypeError::New(env, "squaredNorms: arrays must be an array of Float32Arrays");
+  Napi::Array arrays = info[0].As<Napi::Array>();
+  const long count = static_cast<long>(arrays.Length());
+  float* out = f32(env, info[1], "out", count);
+  std::vector<const float*> xs(count);
+  std::vector<long> ns(count);
+  for (long t = 0; t < count; t++) {
+    Napi::Value a = arrays.Get(static_cast<uint32_t>(t));
+    xs[t] = f32(env, a, "arrays[i]", 0);
+    ns[t] = f32Length(a);
+  }
+  elbo::squaredNorms(xs.data(), ns.data(), count, out);
+  return env.Undefined();
+}
+
 // adam(w, m, v, g, wOut, mOut, vOut, beta1, beta2, lrT, epsT); outputs may alias inputs.
 Napi::Value Adam(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -235,6 +255,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("sum", Napi::Function::New(env, Sum));
   exports.Set("adam", Napi::Function::New(env, Adam));
+  exports.Set("squaredNorms", Napi::Function::New(env, SquaredNorms));
   exports.Set("denseGrad", Napi::Function::New(env, DenseGrad));
   return exports;
 }

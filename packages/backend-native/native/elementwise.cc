@@ -3,7 +3,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "thread_pool.h"
 
@@ -271,6 +273,56 @@ void sumOuter(const float* x, float* out, long outer, long inner) {
       for (long j = lo; j < hi; j++) out[j] += p[j];
     }
   });
+}
+
+namespace {
+
+// Sum of float32 squares in double, eight lanes so the loop vectorises (float to double conversions and adds).
+double sumSquares(const float* x, long n) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  long i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int j = 0; j < 8; j++) {
+      const float s = x[i + j] * x[i + j];
+      acc[j] += s;
+    }
+  }
+  double tail = 0;
+  for (; i < n; i++) {
+    const float s = x[i] * x[i];
+    tail += s;
+  }
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
+}
+
+}  // namespace
+
+void squaredNorms(const float* const* xs, const long* ns, long count, float* out) {
+  // Fixed-size chunks (the same split on any thread count, so the same result), summed in parallel when
+  // there is enough work, then added up per array in order.
+  constexpr long kChunk = 1L << 16;
+  struct Chunk {
+    long array, lo, hi;
+  };
+  std::vector<Chunk> chunks;
+  long total = 0;
+  for (long t = 0; t < count; t++) {
+    total += ns[t];
+    for (long lo = 0; lo < ns[t]; lo += kChunk) chunks.push_back({t, lo, std::min(ns[t], lo + kChunk)});
+  }
+  std::vector<double> partial(chunks.size());
+  auto body = [&](long c0, long c1) {
+    for (long c = c0; c < c1; c++) partial[c] = sumSquares(xs[chunks[c].array] + chunks[c].lo, chunks[c].hi - chunks[c].lo);
+  };
+  const long n = static_cast<long>(chunks.size());
+  if (total >= 2 * kGrain) {
+    parallelFor(n, 1, body);
+  } else {
+    body(0, n);
+  }
+  std::vector<double> sums(count, 0.0);
+  for (long c = 0; c < n; c++) sums[chunks[c].array] += partial[c];
+  for (long t = 0; t < count; t++) out[t] = static_cast<float>(sums[t]);
 }
 
 namespace {

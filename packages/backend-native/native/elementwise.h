@@ -27,6 +27,10 @@ void sumInner(const float* x, float* out, long outer, long inner);
 // out[j] = sum_r x[r * inner + j]
 void sumOuter(const float* x, float* out, long outer, long inner);
 
+// out[t] = sum_i float(xs[t][i]^2) for each of `count` arrays of ns[t] floats, accumulated in double (as
+// tfjs's Square then Sum): NaN where an array holds a NaN, +inf where it holds an infinity or the sum overflows.
+void squaredNorms(const float* const* xs, const long* ns, long count, float* out);
+
 // One Adam step, per element (each output may alias its input):
 //   m' = b1 m + (1 - b1) g;  v' = b2 v + (1 - b2) g^2;  w' = w - lr_t m' / (sqrt(v') + eps_t)
 // with the bias corrections folded into lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) and eps_t = eps sqrt(1 - b2^t).

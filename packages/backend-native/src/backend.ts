@@ -4,6 +4,7 @@ import { binaryKernelConfig, NATIVE_BINARY_KERNELS } from './kernels/binary';
 import { conv2dBackpropFilterKernelConfig, conv2dBackpropInputKernelConfig, conv2dKernelConfig } from './kernels/conv2d';
 import { FUSED_DENSE_GRAD_KERNEL, FUSED_DENSE_KERNEL, fusedDenseGradConfig, fusedDenseGradKernelConfig, fusedDenseKernelConfig } from './kernels/dense';
 import { batchMatMulKernelConfig, fusedMatMulKernelConfig } from './kernels/matmul';
+import { SQUARED_NORMS_KERNEL, squaredNormsKernelConfig } from './kernels/squared-norms';
 import { sumKernelConfig } from './kernels/sum';
 import { NATIVE_UNARY_KERNELS, unaryKernelConfig } from './kernels/unary';
 import { nativeLoadError } from './native-addon';
@@ -32,9 +33,10 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = [
 
 /**
  * Kernels of @elbo/core's own ops that only this backend implements: the fused
- * dense layer (core's Dense runs it where registered) and its gradient kernel.
+ * dense layer (core's Dense runs it where registered) and its gradient kernel,
+ * and the trainer's per-parameter squared gradient norms.
  */
-export const NATIVE_CORE_KERNEL_NAMES: readonly string[] = [FUSED_DENSE_KERNEL, FUSED_DENSE_GRAD_KERNEL];
+export const NATIVE_CORE_KERNEL_NAMES: readonly string[] = [FUSED_DENSE_KERNEL, FUSED_DENSE_GRAD_KERNEL, SQUARED_NORMS_KERNEL];
 
 /** Free arrays kept per length, and in all, by the recycler (bounded so an idle process does not hold much). */
 // A training step keeps ~20 same-sized activations and gradients alive on its tape; with 8 per length the
@@ -177,6 +179,7 @@ export function registerNativeBackend(): boolean {
     if (!replaced.has(config.kernelName)) tf.registerKernel({ ...config, backendName: NATIVE_BACKEND_NAME });
   }
   for (const config of natives) tf.registerKernel(config);
+  tf.registerKernel(squaredNormsKernelConfig());
   // ELBO_NATIVE_FUSED_DENSE=0 leaves Dense on tf.fused.matMul (for A/B measurements).
   if (process.env.ELBO_NATIVE_FUSED_DENSE !== '0') {
     tf.registerKernel(fusedDenseKernelConfig());

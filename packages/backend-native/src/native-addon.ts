@@ -32,6 +32,8 @@ export interface NativeAddon {
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   sum(x: Float32Array, out: Float32Array, outer: number, inner: number, reduceOuter: boolean): void;
   denseGrad(dy: Float32Array, y: Float32Array, x: Float32Array, relu: boolean, dyAct: Float32Array, dW: Float32Array, db: Float32Array, m: number, n: number, k: number): void;
+  /** out[t] = sum of squares of arrays[t] (float32 squares summed in double). */
+  squaredNorms(arrays: Float32Array[], out: Float32Array): void;
   adam(
     w: Float32Array,
     m: Float32Array,

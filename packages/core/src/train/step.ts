@@ -3,6 +3,32 @@ import { type Batch, disposeBatch, type GenerativeModel, type LossContext } from
 import type { Optimizer } from './optimizers';
 
 /**
+ * Kernel name of the squared L2 norm of each of a list of tensors, which a
+ * backend may register: inputs the tensors (as an array, like AddN's), no
+ * attrs, output [P] float32 with sum(t_i^2) at i (float32 squares summed as
+ * tfjs's Sum sums them), non-finite where t_i holds a NaN or an infinity.
+ * @elbo/backend-native computes all of a step's gradient norms in one native
+ * call; other backends run Square and Sum per tensor and a stack.
+ */
+export const SQUARED_NORMS_KERNEL = 'ElboSquaredNorms';
+
+/**
+ * The squared L2 norm of each tensor, in one kernel where the active backend
+ * registers SQUARED_NORMS_KERNEL. A NaN or an infinity in a tensor gives a
+ * non-finite norm (the NaN guard names the bad gradients from them).
+ * @param tensors float32 tensors of any shapes, at least one
+ * @returns [tensors.length]
+ * @example const sq = squaredNorms(grads); // sq.dataSync()[i] = sum(grads[i] ** 2)
+ */
+export function squaredNorms(tensors: tf.Tensor[]): tf.Tensor1D {
+  if (tensors.length === 0) throw new Error('squaredNorms: needs at least one tensor');
+  if (tf.getKernel(SQUARED_NORMS_KERNEL, tf.getBackend())) {
+    return tf.engine().runKernel(SQUARED_NORMS_KERNEL, tensors as unknown as tf.NamedTensorMap, {}) as tf.Tensor1D;
+  }
+  return tf.tidy(() => tf.stack(tensors.map((t) => tf.sum(tf.square(t)))) as tf.Tensor1D);
+}
+
+/**
  * What one step leaves on the device for the trainer to read at its next log
  * point: `packed` is [loss, ...terms, gradNorm, ...squared gradient norm per
  * parameter, check], where check is 0 when all of them are finite, else NaN.
@@ -46,7 +72,7 @@ export function trainStep(model: GenerativeModel, params: tf.Variable[], optimiz
       value.dispose();
       const g = params.map((p) => named[p.name] ?? tf.zerosLike(p));
       // Squared norm per parameter: gives the global norm for clipping and, read later, which gradients were not finite.
-      const sq = tf.stack(g.map((t) => tf.sum(tf.square(t))));
+      const sq = squaredNorms(g);
       const norm = tf.sqrt(tf.sum(sq));
       let grads = g;
       if (settings.clipNorm !== undefined) {
