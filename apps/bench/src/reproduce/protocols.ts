@@ -103,7 +103,7 @@ function burda(name: string, k: number, paperNll: number, paperColumn: string): 
     paper: { value: paperNll, metric: 'test NLL (nats, k = 5000)', where: `Table 1, MNIST, one stochastic layer, ${paperColumn}` },
     differences: [
       "weights start from PyTorch's default initialisation (U(-1/sqrt(fan_in), 1/sqrt(fan_in))), not the paper's heuristic of Glorot & Bengio (2010)",
-      'the encoder gives log-variances through a linear layer (the paper: standard deviations through exp)',
+      "the encoder's Gaussian heads give log-variances through a linear layer (elbo's vae); the paper's parameterisation of the scale may differ",
     ],
     weights: {},
     pytorch: true,

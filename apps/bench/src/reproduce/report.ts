@@ -82,13 +82,15 @@ export async function writeReproduceReport(dir: string, r: ReproduceReport): Pro
     join(dir, 'metrics.json'),
     `${JSON.stringify({ protocol: p.name, source: p.source, paper: p.paper ?? null, budget: r.budget, seeds: r.results.map(({ key: _key, ...rest }) => rest), ...(r.pytorch ? { pytorchSeeds: r.pytorch.map(({ key: _key, ...rest }) => rest) } : {}), ...summary }, null, 2)}\n`,
   );
+  // Authors and year: the table's source column (the full citation is above it).
+  const shortSource = p.source.match(/^.*?\(\d{4}\)/)?.[0] ?? p.source;
   const header = ['protocol', 'source', 'budget', 'elbo', 'PyTorch (equal budget)', 'paper', 'time (elbo / PyTorch)'];
   const secs = (rs: SeedResult[] | undefined) => (rs?.length ? `${mean(rs.map((x) => x.secondsPerEpoch)).toFixed(1)} s/epoch` : 'n/a');
   const row =
     p.evaluation.kind === 'nll'
       ? [
           p.name,
-          p.source.split(',')[0],
+          shortSource,
           `${r.budgetText}${r.note ? ` (${r.note})` : ''}, ${r.results.length} seed(s), k=${r.nllSamples}, ${r.testImages} test images`,
           `NLL ${pm(nllOf(r.results), 2)}`,
           r.pytorch ? `NLL ${pm(nllOf(r.pytorch), 2)}` : 'not run',
@@ -97,7 +99,7 @@ export async function writeReproduceReport(dir: string, r: ReproduceReport): Pro
         ]
       : [
           p.name,
-          p.source.split(',')[0],
+          shortSource,
           `${r.budgetText}, ${r.results.length} seed(s)`,
           `MIG ${pm(r.results.map((x) => x.mig!), 3)}, SAP ${pm(r.results.map((x) => x.sap!), 3)}`,
           'not run',

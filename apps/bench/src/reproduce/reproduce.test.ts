@@ -85,7 +85,7 @@ describe('reproduce burda-vae end to end at a tiny budget', () => {
     }
     const protocol = JSON.parse(readFileSync(join(dir, 'protocol.json'), 'utf8'));
     expect(protocol.budget).toMatchObject({ epochs: 2, trainCount: 200, testImages: 20, nllSamples: 10, batchSize: 20 });
-    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/\| burda-vae \| Burda \| 2 of 3,280 epochs/);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/\| burda-vae \| Burda, Grosse & Salakhutdinov \(2016\) \| 2 of 3,280 epochs/);
 
     // The printed protocol line states the budget and the test subset; the last line parses.
     expect(lines[0]).toMatch(/^reproduce burda-vae: .*2 of 3,280 epochs; 200 training images; test NLL with k=10 on 20 test images; 1 seed/);
