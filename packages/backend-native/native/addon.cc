@@ -226,6 +226,22 @@ Napi::Value SquaredNorms(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// bernoulliNll(l, x, out) and bernoulliNllGrad(dy, l, x, dl): see elementwise.h.
+Napi::Value BernoulliNll(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const long n = f32Length(info[2]);
+  elbo::bernoulliNll(f32(env, info[0], "logits", n), f32(env, info[1], "x", n), f32(env, info[2], "out", n), n);
+  return env.Undefined();
+}
+
+Napi::Value BernoulliNllGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const long n = f32Length(info[3]);
+  elbo::bernoulliNllGrad(f32(env, info[0], "dy", n), f32(env, info[1], "logits", n), f32(env, info[2], "x", n),
+                         f32(env, info[3], "dl", n), n);
+  return env.Undefined();
+}
+
 // adam(w, m, v, g, wOut, mOut, vOut, beta1, beta2, lrT, epsT); outputs may alias inputs.
 Napi::Value Adam(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -256,6 +272,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sum", Napi::Function::New(env, Sum));
   exports.Set("adam", Napi::Function::New(env, Adam));
   exports.Set("squaredNorms", Napi::Function::New(env, SquaredNorms));
+  exports.Set("bernoulliNll", Napi::Function::New(env, BernoulliNll));
+  exports.Set("bernoulliNllGrad", Napi::Function::New(env, BernoulliNllGrad));
   exports.Set("denseGrad", Napi::Function::New(env, DenseGrad));
   return exports;
 }

@@ -243,6 +243,34 @@ void unary(UnaryOp op, const float* x, float* out, long n, float alpha) {
   }
 }
 
+void bernoulliNll(const float* l, const float* x, float* out, long n) {
+  parallelFor(n, kGrain / 4, [=](long lo, long hi) {
+    // exp through libm (scalar) into out, then one vectorised pass: e = exp(-|l|) is in [0, 1] or NaN, where
+    // log1pPoly is exact to ~1 ulp without the fix-up log1pFast needs elsewhere (a NaN l makes the sum NaN).
+    for (long i = lo; i < hi; i++) out[i] = std::exp(-std::fabs(l[i]));
+    ELBO_IVDEP
+    for (long i = lo; i < hi; i++) {
+      const float li = l[i];
+      const float relu = li < 0.f ? 0.f : li;
+      out[i] = (relu - li * x[i]) + log1pPoly(out[i]);
+    }
+  });
+}
+
+void bernoulliNllGrad(const float* dy, const float* l, const float* x, float* dl, long n) {
+  parallelFor(n, kGrain / 4, [=](long lo, long hi) {
+    for (long i = lo; i < hi; i++) dl[i] = std::exp(-std::fabs(l[i]));
+    ELBO_IVDEP
+    for (long i = lo; i < hi; i++) {
+      // sigmoid(l) from e = exp(-|l|) without overflow on either side; NaN l gives NaN.
+      const float e = dl[i];
+      const float r = 1.f / (1.f + e);
+      const float s = l[i] >= 0.f ? r : e * r;
+      dl[i] = dy[i] * (s - x[i]);
+    }
+  });
+}
+
 void sumInner(const float* x, float* out, long outer, long inner) {
   const long grain = inner >= kGrain ? 1 : kGrain / (inner > 0 ? inner : 1);
   parallelFor(outer, grain, [&](long lo, long hi) {

@@ -31,6 +31,12 @@ void sumOuter(const float* x, float* out, long outer, long inner);
 // tfjs's Square then Sum): NaN where an array holds a NaN, +inf where it holds an infinity or the sum overflows.
 void squaredNorms(const float* const* xs, const long* ns, long count, float* out);
 
+// Bernoulli negative log-likelihood from logits l and targets x (same length), per element:
+//   out = max(l, 0) - l x + log1p(exp(-|l|))      (softplus(l) - l x, NaN where l or x is NaN)
+void bernoulliNll(const float* l, const float* x, float* out, long n);
+// Its gradient with respect to l: dl = dy (sigmoid(l) - x).
+void bernoulliNllGrad(const float* dy, const float* l, const float* x, float* dl, long n);
+
 // One Adam step, per element (each output may alias its input):
 //   m' = b1 m + (1 - b1) g;  v' = b2 v + (1 - b2) g^2;  w' = w - lr_t m' / (sqrt(v') + eps_t)
 // with the bias corrections folded into lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) and eps_t = eps sqrt(1 - b2^t).

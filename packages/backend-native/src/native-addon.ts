@@ -34,6 +34,10 @@ export interface NativeAddon {
   denseGrad(dy: Float32Array, y: Float32Array, x: Float32Array, relu: boolean, dyAct: Float32Array, dW: Float32Array, db: Float32Array, m: number, n: number, k: number): void;
   /** out[t] = sum of squares of arrays[t] (float32 squares summed in double). */
   squaredNorms(arrays: Float32Array[], out: Float32Array): void;
+  /** out = max(l, 0) - l x + log1p(exp(-|l|)) per element. */
+  bernoulliNll(logits: Float32Array, x: Float32Array, out: Float32Array): void;
+  /** dl = dy (sigmoid(l) - x) per element. */
+  bernoulliNllGrad(dy: Float32Array, logits: Float32Array, x: Float32Array, dl: Float32Array): void;
   adam(
     w: Float32Array,
     m: Float32Array,

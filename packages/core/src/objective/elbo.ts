@@ -13,7 +13,9 @@
  * (perceptual, adversarial).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { Bernoulli } from '../distributions/bernoulli';
 import type { Distribution } from '../distributions/distribution';
+import { bernoulliNll } from './bernoulli-nll';
 import type { LossOutput, Prior } from '../model';
 import type { Rng } from '../rng';
 import { type CapacityOptions, capacityLoss } from './capacity';
@@ -220,6 +222,8 @@ export function negLogLikelihood(likelihood: Distribution, x: tf.Tensor): tf.Ten
   if (s.length !== x.rank || s.some((d, i) => d !== x.shape[i])) {
     throw new Error(`negLogLikelihood: x [${x.shape.join(', ')}] must have the likelihood's shape [${s.join(', ')}]`);
   }
+  // A Bernoulli's -log p is one fused kernel on backends that register it (the same values as below).
+  if (likelihood instanceof Bernoulli) return bernoulliNll(likelihood.logits, x);
   return tf.tidy(() => tf.neg(likelihood.logProbElementwise(x)));
 }
 

@@ -5,3 +5,4 @@ export * from './free-bits';
 export * from './capacity';
 export * from './iwae';
 export * from './elbo';
+export * from './bernoulli-nll';
