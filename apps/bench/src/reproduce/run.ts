@@ -122,12 +122,12 @@ export function reproduceOptions(flags: Flags, rest: string[]): ReproduceOptions
   };
 }
 
-/** Epoch recorded in a checkpoint folder (0 when there is none). */
-function checkpointEpoch(dir: string): number | undefined {
+/** Epoch and step recorded in a checkpoint folder, or undefined when there is none. */
+function checkpointPoint(dir: string): { epoch: number; step: number } | undefined {
   const file = join(dir, 'model.json');
   if (!existsSync(file)) return undefined;
-  const meta = JSON.parse(readFileSync(file, 'utf8')) as { userDefinedMetadata?: { elbo?: { epoch?: number } } };
-  return meta.userDefinedMetadata?.elbo?.epoch ?? 0;
+  const meta = JSON.parse(readFileSync(file, 'utf8')) as { userDefinedMetadata?: { elbo?: { epoch?: number; step?: number } } };
+  return { epoch: meta.userDefinedMetadata?.elbo?.epoch ?? 0, step: meta.userDefinedMetadata?.elbo?.step ?? 0 };
 }
 
 const readJsonFile = <T>(file: string): T | undefined => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined);
@@ -299,12 +299,14 @@ async function runSeed(
     return done;
   }
   const started = readJsonFile<{ key: string }>(join(seedDir, 'run.json'));
-  const resumeAt = checkpointEpoch(checkpointDir);
-  if (resumeAt !== undefined) {
+  const point = checkpointPoint(checkpointDir);
+  const resumeAt = point?.epoch;
+  if (point !== undefined) {
     if (!started || started.key !== key) {
       throw new UsageError(`${seedDir} holds a checkpoint of other settings (another budget, data limit or weights); use another --runs folder or delete it`);
     }
-    if (resumeAt > budget.epochs) throw new UsageError(`${seedDir} holds a checkpoint at epoch ${resumeAt}, past this run's ${budget.epochs} epochs; use another --runs folder`);
+    if (point.epoch > budget.epochs) throw new UsageError(`${seedDir} holds a checkpoint at epoch ${point.epoch}, past this run's ${budget.epochs} epochs; use another --runs folder`);
+    if (budget.steps !== undefined && point.step > budget.steps) throw new UsageError(`${seedDir} holds a checkpoint at step ${point.step}, past this run's ${budget.steps} steps; use another --runs folder`);
   }
   writeFileSync(join(seedDir, 'run.json'), `${JSON.stringify({ key, config }, null, 2)}\n`);
 
@@ -312,7 +314,7 @@ async function runSeed(
   try {
     // The model config of seed 0 with every default filled in (the other seeds differ only in `seed`).
     if (seed === 0) writeFileSync(join(dir, 'config.json'), `${JSON.stringify(model.config, null, 2)}\n`);
-    log(`seed ${seed}: ${model.variant}, ${model.numParameters().toLocaleString('en-US')} parameters${resumeAt !== undefined ? `; resuming from the checkpoint at epoch ${resumeAt}` : ''}`);
+    log(`seed ${seed}: ${model.variant}, ${model.numParameters().toLocaleString('en-US')} parameters${point ? `; resuming from the checkpoint at epoch ${point.epoch}${budget.steps !== undefined ? ` (step ${point.step})` : ''}` : ''}`);
     let source: BatchSource = mnist ? mnistTrainSource(mnist.train, p.batchSize, seed) : dspritesTrain!(seed);
     if (probe.source) source = probe.source(source, seed);
     const seedCurve = oldCurve.filter((c) => resumeAt !== undefined && c.epoch <= resumeAt);
