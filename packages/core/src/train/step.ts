@@ -66,20 +66,23 @@ export function trainStep(model: GenerativeModel, params: tf.Variable[], optimiz
       const { value, grads: named } = tf.variableGrads(() => {
         const o = model.loss(batch, settings.context);
         termNames = ['loss', ...Object.keys(o.terms)];
-        terms = tf.keep(tf.stack([o.loss, ...Object.values(o.terms)].map((t) => tf.reshape(t, []))) as tf.Tensor1D);
+        // Scalars go into the stack as they are: this runs on the tape, where each reshape is a kernel call
+        // whose input the engine clones for a backward pass that never reaches it.
+        terms = tf.keep(tf.stack([o.loss, ...Object.values(o.terms)].map((t) => (t.rank === 0 ? t : tf.reshape(t, [])))) as tf.Tensor1D);
         return o.loss;
       }, params);
       value.dispose();
       const g = params.map((p) => named[p.name] ?? tf.zerosLike(p));
       // Squared norm per parameter: gives the global norm for clipping and, read later, which gradients were not finite.
       const sq = squaredNorms(g);
-      const norm = tf.sqrt(tf.sum(sq));
+      const norm = tf.sqrt(tf.sum(sq, 0, true)) as tf.Tensor1D;
       let grads = g;
       if (settings.clipNorm !== undefined) {
-        const scale = tf.div(settings.clipNorm, tf.maximum(norm, settings.clipNorm));
+        // A scalar, so that every clipped gradient keeps its parameter's shape (a [1] would broadcast a scalar's to [1]).
+        const scale = tf.div(settings.clipNorm, tf.maximum(tf.reshape(norm, []), settings.clipNorm));
         grads = g.map((t) => tf.mul(t, scale));
       }
-      const values = tf.concat([terms as unknown as tf.Tensor1D, tf.reshape(norm, [1]), sq]);
+      const values = tf.concat([terms as unknown as tf.Tensor1D, norm, sq]);
       (terms as unknown as tf.Tensor).dispose();
       // x * 0 is 0 for finite x and NaN for NaN or +-Infinity, so the sum is 0 exactly when every value is finite.
       const check = tf.sum(tf.mul(values, 0));
