@@ -75,6 +75,26 @@ describe('ladder protocol', () => {
     expect(p.budgetNote(budget(100))).toMatch(/first 10% of the run: 2350 steps \(10\.0 of 100 epochs; the paper: 200 of 2,000\)/);
     expect((p.config(0, budget(1), {}) as { klWeight: { annealSteps: number } }).klWeight.annealSteps).toBe(Math.round(0.1 * steps));
   });
+
+  it('has a one-layer baseline trained exactly as the ladder: its bottom level alone, the same data, optimiser and warm-up', async () => {
+    const one = PROTOCOLS['ladder-1layer'];
+    const lad = PROTOCOLS.ladder;
+    expect(one.paper).toBeUndefined();
+    expect({ batchSize: one.batchSize, adam: one.adam, evaluation: one.evaluation, fullEpochs: one.fullEpochs }).toEqual({ batchSize: lad.batchSize, adam: lad.adam, evaluation: lad.evaluation, fullEpochs: lad.fullEpochs });
+    expect(one.learningRate(budget(20))).toBe(lad.learningRate(budget(20)));
+    const c = one.config(3, budget(20), {}) as { klWeight: unknown; seed: number };
+    expect(c.klWeight).toEqual((lad.config(3, budget(20), {}) as { klWeight: unknown }).klWeight);
+    const model = await buildModel(c);
+    try {
+      expect(model.config).toMatchObject({ variant: 'vae', hiddenDims: [512, 512], latentDim: 64, activation: 'leakyRelu', likelihood: 'bernoulli', seed: 3 });
+      // 784-512-512 encoder with two 64-unit heads, 64-512-512-784 decoder.
+      const dense = (i: number, o: number) => i * o + o;
+      const expected = dense(784, 512) + dense(512, 512) + 2 * dense(512, 64) + dense(64, 512) + dense(512, 512) + dense(512, 784);
+      expect(model.numParameters()).toBe(expected);
+    } finally {
+      model.dispose();
+    }
+  });
 });
 
 describe('dSprites protocols', () => {
@@ -127,7 +147,7 @@ describe('reproduce flags', () => {
   };
 
   it('an unknown protocol lists the known ones', () => {
-    fails(['reproduce', 'kingma-vae'], /unknown protocol "kingma-vae" for reproduce \(protocols: burda-vae, burda-iwae-k5, burda-iwae-k50, ladder, beta-vae-dsprites, beta-tcvae-dsprites\)/);
+    fails(['reproduce', 'kingma-vae'], /unknown protocol "kingma-vae" for reproduce \(protocols: burda-vae, burda-iwae-k5, burda-iwae-k50, ladder, ladder-1layer, beta-vae-dsprites, beta-tcvae-dsprites\)/);
     fails(['reproduce'], /unknown protocol ""/);
   });
 

@@ -94,7 +94,7 @@ export async function writeReproduceReport(dir: string, r: ReproduceReport): Pro
           `${r.budgetText}${r.note ? ` (${r.note})` : ''}, ${r.results.length} seed(s), k=${r.nllSamples}, ${r.testImages} test images`,
           `NLL ${pm(nllOf(r.results), 2)}`,
           r.pytorch ? `NLL ${pm(nllOf(r.pytorch), 2)}` : 'not run',
-          `${p.paper!.value.toFixed(2)} (${p.paper!.where})`,
+          p.paper ? `${p.paper.value.toFixed(2)} (${p.paper.where})` : 'none (a baseline)',
           `${secs(r.results)} / ${secs(r.pytorch)}`,
         ]
       : [

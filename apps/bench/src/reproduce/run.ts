@@ -261,7 +261,7 @@ export function finalLine(p: Protocol, o: ReproduceOptions, budget: Budget, resu
   const seeds = `${results.length} seed${results.length === 1 ? '' : 's'}`;
   if (p.evaluation.kind === 'nll') {
     const nll = results.map((r) => r.nll!);
-    let line = `reproduce ${p.name}: NLL ${pm(nll, 2)} (k=${o.nllSamples}, ${testImages} test, ${budget.epochs} of ${p.fullEpochs} epochs, ${seeds}); paper ${p.paper!.value.toFixed(2)}`;
+    let line = `reproduce ${p.name}: NLL ${pm(nll, 2)} (k=${o.nllSamples}, ${testImages} test, ${budget.epochs} of ${p.fullEpochs} epochs, ${seeds}); ${p.paper ? `paper ${p.paper.value.toFixed(2)}` : 'no paper figure (a baseline)'}`;
     if (pytorch) {
       const t = pytorch.map((r) => r.nll!);
       line += `; pytorch ${pm(t, 2)} at equal budget (elbo - pytorch ${(mean(nll) - mean(t)).toFixed(2)} nats)`;
