@@ -27,11 +27,17 @@ namespace {
 // Ap: kc x MR (k-major), Bp: kc x NR (k-major).
 using MicroKernel = void (*)(long kc, const float* Ap, const float* Bp, float* C, std::ptrdiff_t ldc, bool accumulate);
 
+// Computes the first `rows` (< MR) rows of the tile into C (no accumulate): A is still packed MR rows wide.
+using PartialKernel = void (*)(int rows, long kc, const float* Ap, const float* Bp, float* C, std::ptrdiff_t ldc);
+
 struct KernelInfo {
   const char* name;
   int mr;
   int nr;
   MicroKernel fn;
+  // Optional: the bottom edge of C with fewer rows than MR (e.g. 4 rows of a batch of 16 against MR = 12)
+  // at the cost of the rows it has, not a full MR-row tile.
+  PartialKernel partial = nullptr;
 };
 
 // ---- portable fallback: plain loops the compiler vectorises for the baseline ISA
@@ -118,6 +124,43 @@ __attribute__((target("avx512f"))) void ukrAvx512(long kc, const float* A, const
     _mm512_storeu_ps(r + 16, c[i][1]);
   }
 }
+
+// The same tile with R < 12 rows (A still packed 12 wide): the edge of a batch of 16 is 4 rows, which the full
+// kernel computed as 12.
+template <int R>
+__attribute__((target("avx512f"))) void ukrAvx512Rows(long kc, const float* A, const float* B, float* C,
+                                                      std::ptrdiff_t ldc) {
+  __m512 c[R][2];
+#pragma GCC unroll 12
+  for (int i = 0; i < R; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
+  for (long k = 0; k < kc; k++) {
+    const __m512 b0 = _mm512_load_ps(B);
+    const __m512 b1 = _mm512_load_ps(B + 16);
+#pragma GCC unroll 12
+    for (int i = 0; i < R; i++) {
+      const __m512 a = _mm512_set1_ps(A[i]);
+      c[i][0] = _mm512_fmadd_ps(a, b0, c[i][0]);
+      c[i][1] = _mm512_fmadd_ps(a, b1, c[i][1]);
+    }
+    A += 12;
+    B += 32;
+  }
+#pragma GCC unroll 12
+  for (int i = 0; i < R; i++) {
+    _mm512_storeu_ps(C + i * ldc, c[i][0]);
+    _mm512_storeu_ps(C + i * ldc + 16, c[i][1]);
+  }
+}
+
+void partialAvx512(int rows, long kc, const float* A, const float* B, float* C, std::ptrdiff_t ldc) {
+  if (rows <= 4) {
+    ukrAvx512Rows<4>(kc, A, B, C, ldc);
+  } else if (rows <= 8) {
+    ukrAvx512Rows<8>(kc, A, B, C, ldc);
+  } else {
+    ukrAvx512(kc, A, B, C, ldc, false);
+  }
+}
 #endif
 
 #if defined(__aarch64__)
@@ -153,7 +196,7 @@ void ukrNeon(long kc, const float* A, const float* B, float* C, std::ptrdiff_t l
 const KernelInfo kGeneric{"generic-4x16", kGenMR, kGenNR, ukrGeneric};
 #ifdef ELBO_X86
 const KernelInfo kAvx2{"avx2-fma-6x16", 6, 16, ukrAvx2};
-const KernelInfo kAvx512{"avx512f-12x32", 12, 32, ukrAvx512};
+const KernelInfo kAvx512{"avx512f-12x32", 12, 32, ukrAvx512, partialAvx512};
 #endif
 #if defined(__aarch64__)
 const KernelInfo kNeon{"neon-8x12", 8, 12, ukrNeon};
@@ -313,7 +356,11 @@ void gemmSerial(const KernelInfo& ki, long M, long N, long K, MatRef A, MatRef B
             if (mr == MR && nr == NR) {
               ki.fn(kc, ap, bp, c, ldc, acc);
             } else {
-              ki.fn(kc, ap, bp, edge, NR, false);
+              if (mr < MR && ki.partial) {
+                ki.partial(static_cast<int>(mr), kc, ap, bp, edge, NR);
+              } else {
+                ki.fn(kc, ap, bp, edge, NR, false);
+              }
               for (long i = 0; i < mr; i++) {
                 float* ci = c + i * ldc;
                 const float* e = edge + i * NR;

@@ -36,7 +36,8 @@ describe('every GEMM micro-kernel this CPU runs matches a float64 reference', ()
     // Skipped where this CPU cannot run the kernel; NEON is checked on x86 by scripts/check-arm64.sh (qemu).
     it.skipIf(!supported.includes(kernel))(kernel, () => {
       expect(setGemmKernel(kernel)).toBe(true);
-      for (const [m, n, k] of [[1, 1, 1], [13, 37, 5], [33, 65, 300], [150, 3, 270], [9, 1, 700]]) {
+      // Row counts past whole MR-row tiles of every size class (avx512 computes edges of <= 4 and <= 8 rows apart).
+      for (const [m, n, k] of [[1, 1, 1], [13, 37, 5], [33, 65, 300], [150, 3, 270], [9, 1, 700], [16, 40, 20], [20, 33, 17], [7, 64, 9]]) {
         for (const tA of [false, true]) {
           for (const tB of [false, true]) {
             const a = randomArray(rng, m * k);
