@@ -147,6 +147,50 @@ describe('fusedAdamUpdate', () => {
     expect(Buffer.compare(Buffer.from(v.buffer), Buffer.from(out[2].buffer))).toBe(0);
   });
 
+  it('updates arrays nothing else sees in place, with the same values, and never what a clone or a dataSync() array holds', async () => {
+    await tf.setBackend('native');
+    const before = tf.memory().numTensors;
+    const backend = tf.backend() as unknown as { data: { get(id: tf.DataId): { values: Float32Array } } };
+    const arrayOf = (t: tf.Tensor) => backend.data.get(t.dataId).values;
+    // Large enough for the recycler (>= 1024 elements), so the update's outputs are arrays the backend owns.
+    const n = 5000;
+    const o = { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+    const make = (f: (i: number) => number) => {
+      const t = tf.tensor1d(Float32Array.from({ length: n }, (_, i) => f(i)));
+      const v = tf.variable(t);
+      t.dispose();
+      return v;
+    };
+    const grads = [1, 2, 3, 4].map((s) => tf.tensor1d(Float32Array.from({ length: n }, (_, i) => Math.sin(i * s))));
+    // Reference: the same updates on separate variables, always out of place (their arrays are read out each step).
+    const [rp, rm, rv] = [make((i) => Math.cos(i)), make(() => 0), make(() => 0)];
+    const [p, m, v] = [make((i) => Math.cos(i)), make(() => 0), make(() => 0)];
+    const ref: Float32Array[] = [];
+    grads.forEach((g, s) => {
+      expect(fusedAdamUpdate(rp, rm, rv, g, { ...o, step: s + 1 })).toBe(true);
+      ref.push(Float32Array.from(rp.dataSync()));
+    });
+    // Step 1 replaces the initial arrays (not the backend's own); step 2 then updates in place.
+    expect(fusedAdamUpdate(p, m, v, grads[0], { ...o, step: 1 })).toBe(true);
+    const owned = arrayOf(p);
+    expect(fusedAdamUpdate(p, m, v, grads[1], { ...o, step: 2 })).toBe(true);
+    expect(arrayOf(p)).toBe(owned);
+    // A clone (as the NaN guard's snapshot) shares the array: the next update must leave it alone.
+    const snapshot = tf.clone(p);
+    const snapValues = Float32Array.from(arrayOf(snapshot));
+    expect(fusedAdamUpdate(p, m, v, grads[2], { ...o, step: 3 })).toBe(true);
+    expect(arrayOf(p)).not.toBe(owned);
+    expect(Array.from(snapshot.dataSync())).toEqual(Array.from(snapValues));
+    // An array read out with dataSync() is the caller's from then on.
+    const held = p.dataSync() as Float32Array;
+    const heldCopy = Float32Array.from(held);
+    expect(fusedAdamUpdate(p, m, v, grads[3], { ...o, step: 4 })).toBe(true);
+    expect(Array.from(held)).toEqual(Array.from(heldCopy));
+    expect(Array.from(p.dataSync())).toEqual(Array.from(ref[3]));
+    tf.dispose([rp, rm, rv, p, m, v, snapshot, ...grads]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('declines (returns false, changes nothing) on another backend', async () => {
     await tf.setBackend('cpu');
     const t = tf.tensor1d([1]);

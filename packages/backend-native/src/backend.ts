@@ -90,6 +90,20 @@ export class NativeBackend extends MathBackendCPU {
     return a;
   }
 
+  /**
+   * Whether a native kernel may overwrite the float32 storage of `dataId` in
+   * place: this backend's kernels allocated the array, it never escaped, no
+   * other stored tensor data refers to its buffer (views included), and one
+   * tensor alone holds the dataId (a clone, e.g. the NaN guard's snapshot,
+   * raises the count).
+   */
+  ownsExclusively(dataId: tf.DataId): boolean {
+    const d = this.data.get(dataId);
+    if (!d || d.refCount !== 1 || !(d.values instanceof Float32Array)) return false;
+    const buffer = d.values.buffer;
+    return this.recyclable.has(buffer) && this.users.get(buffer) === 1;
+  }
+
   override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId {
     this.track(values, +1);
     return super.write(values, shape, dtype);

@@ -138,9 +138,11 @@ export interface FusedAdamOptions {
 
 /**
  * One Adam update of `param`, `m` and `v` from `grad` in a single pass (tfjs
- * runs ~10 tensor ops per variable). Must assign new values (never write
- * buffers in place: the NaN guard keeps the previous ones) and return true, or
- * return false, changing nothing, to let Adam run its tensor ops.
+ * runs ~10 tensor ops per variable). Must never change storage another
+ * tensor can see (the NaN guard keeps the previous values as clones, a caller
+ * may hold an array from dataSync()): assign new values, or write in place
+ * only storage the variable alone holds. Returns true, or false, changing
+ * nothing, to let Adam run its tensor ops.
  */
 export type FusedAdamUpdate = (param: tf.Variable, m: tf.Variable, v: tf.Variable, grad: tf.Tensor, options: FusedAdamOptions) => boolean;
 
