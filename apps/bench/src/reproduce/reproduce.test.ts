@@ -134,6 +134,8 @@ const torchPython = (() => {
   }
 })();
 
+// The PyTorch reference is an optional measurement tool (Debian's python3-torch, about 1 GB), not a
+// dependency of elbo, so the test command does not install it; where it is installed this checks the script.
 describe.runIf(torchPython !== undefined)('the PyTorch reference (where python3-torch is installed)', () => {
   it('builds models of the same parameter count as elbo for every protocol it covers, and prints a result line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elbo-reproduce-torch-'));
