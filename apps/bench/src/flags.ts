@@ -38,6 +38,7 @@ export const OPTIONS = {
   'curve-limit': { type: 'string' },
   'kl-weight': { type: 'string' },
   'tc-weight': { type: 'string' },
+  ablate: { type: 'string' },
   // sweep and worker
   seeds: { type: 'string' },
   workers: { type: 'string' },

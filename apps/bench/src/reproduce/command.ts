@@ -10,7 +10,8 @@ import { knownProtocols, protocolByName, reproduceOptions, runReproduce } from '
 export const REPRODUCE_COMMAND: Command = {
   args: 'NAME',
   description: `train a published protocol and compare with the paper: ${knownProtocols()}
-                             (--epochs N | --steps N, --seeds K, --reference pytorch, --nll-samples K, --test-limit N, --eval-every E;
+                             (--epochs N | --steps N, --seeds K, --reference pytorch, --nll-samples K, --test-limit N, --eval-every E,
+                             --ablate '{"batchNorm":false}' to change the model's config;
                              rerun the same command to resume)`,
   positionals: true,
   check: (flags, rest) => {

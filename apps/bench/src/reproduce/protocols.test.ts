@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '@elbo/core';
 import { DSPRITES_SIZE } from '@elbo/datasets';
@@ -6,7 +7,7 @@ import { UsageError } from '../errors';
 import { parseFlags } from '../flags';
 import { buildModel } from '../train-run';
 import { type Budget, LADDER_EPOCHS, PROTOCOLS } from './protocols';
-import { reproduceOptions } from './run';
+import { ablationText, reproduceOptions, runFolder, seedConfig } from './run';
 
 beforeAll(async () => {
   await useBackend('cpu');
@@ -167,6 +168,28 @@ describe('reproduce flags', () => {
     fails(['reproduce', 'beta-vae-dsprites', '--steps', '400000'], /--steps must be at most 300000/);
     fails(['reproduce', 'beta-vae-dsprites', '--steps', '10', '--epochs', '1'], /give --steps or --epochs, not both/);
     fails(['reproduce', 'beta-vae-dsprites', '--nll-samples', '10'], /are for the MNIST protocols/);
+    fails(['reproduce', 'ladder', '--ablate', 'batchNorm=false'], /--ablate must be a JSON object of model config fields/);
+    fails(['reproduce', 'ladder', '--ablate', '[1]'], /--ablate must be a JSON object/);
+    fails(['reproduce', 'ladder', '--ablate', '{}'], /--ablate must be a JSON object/);
+    fails(['reproduce', 'ladder', '--ablate', '{"variant":"vae"}'], /--ablate cannot change variant or seed/);
+    fails(['reproduce', 'ladder', '--ablate', '{"batchNorm":false}', '--reference', 'pytorch'], /--ablate changes the protocol; the PyTorch reference runs it as written/);
+  });
+
+  it('--ablate sets model config fields over the protocol, in a folder of its own, and says so', async () => {
+    const budget: Budget = { epochs: 10, stepsPerEpoch: 235, trainCount: 60000 };
+    const plain = options(['reproduce', 'ladder', '--runs', 'r']);
+    const o = options(['reproduce', 'ladder', '--runs', 'r', '--ablate', '{"batchNorm":false,"klWeight":1}']);
+    expect(seedConfig(plain, 2, budget)).toEqual(PROTOCOLS.ladder.config(2, budget, {}));
+    expect(seedConfig(o, 2, budget)).toEqual({ ...PROTOCOLS.ladder.config(2, budget, {}), batchNorm: false, klWeight: 1 });
+    expect(runFolder(plain)).toBe(join('r', 'reproduce-ladder'));
+    expect(runFolder(o)).toBe(join('r', 'reproduce-ladder-ablate-batchNorm-false-klWeight-1'));
+    expect(ablationText(o.ablate!)).toBe('batchNorm=false, klWeight=1');
+    const model = await buildModel(seedConfig(o, 2, budget));
+    try {
+      expect(model.config).toMatchObject({ variant: 'hvae', batchNorm: false, klWeight: 1, seed: 2 });
+    } finally {
+      model.dispose();
+    }
   });
 
   it('defaults: the full protocol, one seed, k = 5000 on every test image', () => {

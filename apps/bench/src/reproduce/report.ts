@@ -52,6 +52,8 @@ export function nllCurveSpec(protocol: string, points: CurvePoint[]): TopLevelSp
 
 export interface ReproduceReport {
   protocol: Protocol;
+  /** The --ablate fields as printed, when the run changed the protocol's model. */
+  ablation?: string;
   budget: Budget;
   budgetText: string;
   note: string;
@@ -67,6 +69,7 @@ const pm = (values: number[], digits: number) => (values.length ? `${mean(values
 /** metrics.json, report.md (one table row) and, with a curve, nll-curve.png/svg; returns the chart files. */
 export async function writeReproduceReport(dir: string, r: ReproduceReport): Promise<string[]> {
   const p = r.protocol;
+  const name = r.ablation ? `${p.name} (ablation ${r.ablation})` : p.name;
   const nllOf = (rs: SeedResult[] | undefined) => (rs ?? []).map((x) => x.nll!).filter((v) => v !== undefined);
   const summary =
     p.evaluation.kind === 'nll'
@@ -80,7 +83,7 @@ export async function writeReproduceReport(dir: string, r: ReproduceReport): Pro
         };
   writeFileSync(
     join(dir, 'metrics.json'),
-    `${JSON.stringify({ protocol: p.name, source: p.source, paper: p.paper ?? null, budget: r.budget, seeds: r.results.map(({ key: _key, ...rest }) => rest), ...(r.pytorch ? { pytorchSeeds: r.pytorch.map(({ key: _key, ...rest }) => rest) } : {}), ...summary }, null, 2)}\n`,
+    `${JSON.stringify({ protocol: p.name, ...(r.ablation ? { ablation: r.ablation } : {}), source: p.source, paper: p.paper ?? null, budget: r.budget, seeds: r.results.map(({ key: _key, ...rest }) => rest), ...(r.pytorch ? { pytorchSeeds: r.pytorch.map(({ key: _key, ...rest }) => rest) } : {}), ...summary }, null, 2)}\n`,
   );
   // Authors and year: the table's source column (the full citation is above it).
   const shortSource = p.source.match(/^.*?\(\d{4}\)/)?.[0] ?? p.source;
@@ -89,7 +92,7 @@ export async function writeReproduceReport(dir: string, r: ReproduceReport): Pro
   const row =
     p.evaluation.kind === 'nll'
       ? [
-          p.name,
+          name,
           shortSource,
           `${r.budgetText}${r.note ? ` (${r.note})` : ''}, ${r.results.length} seed(s), k=${r.nllSamples}, ${r.testImages} test images`,
           `NLL ${pm(nllOf(r.results), 2)}`,
@@ -98,7 +101,7 @@ export async function writeReproduceReport(dir: string, r: ReproduceReport): Pro
           `${secs(r.results)} / ${secs(r.pytorch)}`,
         ]
       : [
-          p.name,
+          name,
           shortSource,
           `${r.budgetText}, ${r.results.length} seed(s)`,
           `MIG ${pm(r.results.map((x) => x.mig!), 3)}, SAP ${pm(r.results.map((x) => x.sap!), 3)}`,

@@ -33,6 +33,8 @@ export interface ReproduceOptions {
   curveSamples: number;
   curveLimit: number;
   weights: ProtocolWeights;
+  /** Model config fields set over the protocol's (--ablate), to measure what a setting contributes; undefined runs the protocol as written. */
+  ablate?: Record<string, unknown>;
   reference?: 'pytorch';
   mnistDir?: string;
   progress: boolean;
@@ -98,6 +100,8 @@ export function reproduceOptions(flags: Flags, rest: string[]): ReproduceOptions
     if (!grid.values.includes(v)) throw new UsageError(`--${flag} must be one of the protocol's grid ${grid.values.join(', ')}, got ${v}`);
     weights[flag === 'kl-weight' ? 'klWeight' : 'tcWeight'] = v;
   }
+  const ablate = ablateFlag(flags);
+  if (ablate && reference) throw new UsageError('--ablate changes the protocol; the PyTorch reference runs it as written (drop one of --ablate, --reference)');
   const evalEvery = intFlag(flags, 'eval-every', 0, 0)!;
   if (!mnist && evalEvery > 0) throw new UsageError('--eval-every draws a test-NLL curve: it is for the MNIST protocols');
   if (!mnist && (flags['nll-samples'] !== undefined || flags['test-limit'] !== undefined)) {
@@ -116,10 +120,52 @@ export function reproduceOptions(flags: Flags, rest: string[]): ReproduceOptions
     curveSamples: intFlag(flags, 'curve-samples', 100, 1)!,
     curveLimit: intFlag(flags, 'curve-limit', 1000, 1)!,
     weights,
+    ablate,
     reference: reference as 'pytorch' | undefined,
     mnistDir: flags['mnist-dir'],
     progress: !flags['no-progress'],
   };
+}
+
+/** --ablate '{"batchNorm":false}': a JSON object of model config fields, or undefined. */
+function ablateFlag(flags: Flags): Record<string, unknown> | undefined {
+  const text = flags.ablate;
+  if (text === undefined) return undefined;
+  const usage = `--ablate must be a JSON object of model config fields, e.g. '{"batchNorm":false}', got ${JSON.stringify(text)}`;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UsageError(usage);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || Object.keys(value).length === 0) throw new UsageError(usage);
+  if ('variant' in value || 'seed' in value) throw new UsageError('--ablate cannot change variant or seed (a protocol fixes its model family; --seeds sets the seeds)');
+  return value as Record<string, unknown>;
+}
+
+/** `batchNorm=false, klWeight=1`: an ablation's fields as printed. */
+export function ablationText(ablate: Record<string, unknown>): string {
+  return Object.entries(ablate)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(', ');
+}
+
+/** The model config of one seed: the protocol's, with any --ablate fields over it. */
+export function seedConfig(o: ReproduceOptions, seed: number, budget: Budget): Record<string, unknown> {
+  return { ...o.protocol.config(seed, budget, o.weights), ...o.ablate };
+}
+
+/** A run's folder: runs/reproduce-NAME, or runs/reproduce-NAME-ablate-FIELD-VALUE... for an ablation, so it never resumes the protocol's own run. */
+export function runFolder(o: ReproduceOptions): string {
+  const base = `reproduce-${o.protocol.name}`;
+  if (!o.ablate) return join(o.runsDir, base);
+  const slug = Object.entries(o.ablate)
+    .map(([k, v]) => `${k}-${JSON.stringify(v)}`)
+    .join('-')
+    .replace(/[^A-Za-z0-9.]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 80);
+  return join(o.runsDir, `${base}-ablate-${slug}`);
 }
 
 /** Epoch and step recorded in a checkpoint folder, or undefined when there is none. */
@@ -183,7 +229,8 @@ function protocolLine(o: ReproduceOptions, plan: RunPlan): string {
       : `MIG on ${p.evaluation.migPoints.toLocaleString('en-US')} points, SAP on ${p.evaluation.sapTrain.toLocaleString('en-US')} train / ${p.evaluation.sapTest.toLocaleString('en-US')} test`;
   return (
     `reproduce ${p.name}: ${p.architecture}; batch ${p.batchSize}; Adam (${p.adam.beta1}, ${p.adam.beta2}, eps ${p.adam.epsilon}); lr ${p.learningRateText}; ` +
-    `${formatBudget(o, budget)}${note ? ` (${note})` : ''}; ${budget.trainCount.toLocaleString('en-US')} training images; ${evalText}; ${o.seeds} seed(s)`
+    `${formatBudget(o, budget)}${note ? ` (${note})` : ''}; ${budget.trainCount.toLocaleString('en-US')} training images; ${evalText}; ${o.seeds} seed(s)` +
+    (o.ablate ? `; ablation, not the protocol: ${ablationText(o.ablate)}` : '')
   );
 }
 
@@ -201,6 +248,7 @@ function writeProtocolFile(dir: string, o: ReproduceOptions, plan: RunPlan): voi
         : {}),
       seeds: Array.from({ length: o.seeds }, (_, s) => s),
       weights: o.weights,
+      ...(o.ablate ? { ablation: o.ablate } : {}),
     },
   };
   writeFileSync(join(dir, 'protocol.json'), `${JSON.stringify(record, null, 2)}\n`);
@@ -210,7 +258,7 @@ function writeProtocolFile(dir: string, o: ReproduceOptions, plan: RunPlan): voi
 export async function runReproduce(o: ReproduceOptions, log: (line: string) => void, probe: ReproduceProbe = {}): Promise<number> {
   const p = o.protocol;
   const torch = o.reference === 'pytorch' ? findTorchPython() : undefined;
-  const dir = join(o.runsDir, `reproduce-${p.name}`);
+  const dir = runFolder(o);
   mkdirSync(dir, { recursive: true });
   const plan = planRun(o);
   const { budget, mnist, dspritesTrain, note } = plan;
@@ -240,7 +288,7 @@ export async function runReproduce(o: ReproduceOptions, log: (line: string) => v
   const curveFile = join(dir, 'nll-curve.jsonl');
   rmSync(curveFile, { force: true });
   for (const c of curve) appendFileSync(curveFile, `${JSON.stringify(c)}\n`);
-  const files = await writeReproduceReport(dir, { protocol: p, budget, budgetText: formatBudget(o, budget), note, results, pytorch, curve, nllSamples: o.nllSamples, testImages: mnist?.test.count });
+  const files = await writeReproduceReport(dir, { protocol: p, ablation: o.ablate && ablationText(o.ablate), budget, budgetText: formatBudget(o, budget), note, results, pytorch, curve, nllSamples: o.nllSamples, testImages: mnist?.test.count });
   log(finalLine(p, o, budget, results, pytorch, mnist?.test.count));
   log(`wrote ${dir}/ (config.json, protocol.json, metrics.json, report.md${files.length ? `, ${files.join(', ')}` : ''})`);
   return 0;
@@ -261,7 +309,7 @@ export function finalLine(p: Protocol, o: ReproduceOptions, budget: Budget, resu
   const seeds = `${results.length} seed${results.length === 1 ? '' : 's'}`;
   if (p.evaluation.kind === 'nll') {
     const nll = results.map((r) => r.nll!);
-    let line = `reproduce ${p.name}: NLL ${pm(nll, 2)} (k=${o.nllSamples}, ${testImages} test, ${budget.epochs} of ${p.fullEpochs} epochs, ${seeds}); ${p.paper ? `paper ${p.paper.value.toFixed(2)}` : 'no paper figure (a baseline)'}`;
+    let line = `reproduce ${p.name}${o.ablate ? ` (ablation ${ablationText(o.ablate)})` : ''}: NLL ${pm(nll, 2)} (k=${o.nllSamples}, ${testImages} test, ${budget.epochs} of ${p.fullEpochs} epochs, ${seeds}); ${p.paper ? `paper ${p.paper.value.toFixed(2)}` : 'no paper figure (a baseline)'}`;
     if (pytorch) {
       const t = pytorch.map((r) => r.nll!);
       line += `; pytorch ${pm(t, 2)} at equal budget (elbo - pytorch ${(mean(nll) - mean(t)).toFixed(2)} nats)`;
@@ -285,7 +333,7 @@ async function runSeed(
   const p = o.protocol;
   const seedDir = join(dir, `seed-${seed}`);
   mkdirSync(seedDir, { recursive: true });
-  const config = p.config(seed, budget, o.weights);
+  const config = seedConfig(o, seed, budget);
   const key = resumeKey(o, config, budget);
   const checkpointDir = join(seedDir, 'checkpoint');
   const evalKey = JSON.stringify({ epochs: budget.epochs, steps: budget.steps, samples: o.nllSamples, examples: mnist?.test.count });
