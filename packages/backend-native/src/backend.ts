@@ -5,6 +5,7 @@ import { conv2dBackpropFilterKernelConfig, conv2dBackpropInputKernelConfig, conv
 import { FUSED_DENSE_GRAD_KERNEL, FUSED_DENSE_KERNEL, fusedDenseGradConfig, fusedDenseGradKernelConfig, fusedDenseKernelConfig } from './kernels/dense';
 import { batchMatMulKernelConfig, fusedMatMulKernelConfig } from './kernels/matmul';
 import { BERNOULLI_NLL_GRAD_KERNEL, BERNOULLI_NLL_KERNEL, bernoulliNllGradConfig, bernoulliNllGradKernelConfig, bernoulliNllKernelConfig } from './kernels/bernoulli-nll';
+import { GAUSSIAN_KL_GRAD_KERNEL, GAUSSIAN_KL_KERNEL, gaussianKlGradConfig, gaussianKlGradKernelConfig, gaussianKlKernelConfig } from './kernels/gaussian-kl';
 import { SQUARED_NORMS_KERNEL, squaredNormsKernelConfig } from './kernels/squared-norms';
 import { sumKernelConfig } from './kernels/sum';
 import { NATIVE_UNARY_KERNELS, unaryKernelConfig } from './kernels/unary';
@@ -35,10 +36,19 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = [
 /**
  * Kernels of @elbo/core's own ops that only this backend implements: the fused
  * dense layer (core's Dense runs it where registered) and its gradient kernel,
- * the trainer's per-parameter squared gradient norms, and the Bernoulli
- * negative log-likelihood (core's negLogLikelihood) with its gradient kernel.
+ * the trainer's per-parameter squared gradient norms, the Bernoulli
+ * negative log-likelihood (core's negLogLikelihood) and the Gaussian KL
+ * against N(0, 1) (core's klPerDimension), each with its gradient kernel.
  */
-export const NATIVE_CORE_KERNEL_NAMES: readonly string[] = [FUSED_DENSE_KERNEL, FUSED_DENSE_GRAD_KERNEL, SQUARED_NORMS_KERNEL, BERNOULLI_NLL_KERNEL, BERNOULLI_NLL_GRAD_KERNEL];
+export const NATIVE_CORE_KERNEL_NAMES: readonly string[] = [
+  FUSED_DENSE_KERNEL,
+  FUSED_DENSE_GRAD_KERNEL,
+  SQUARED_NORMS_KERNEL,
+  BERNOULLI_NLL_KERNEL,
+  BERNOULLI_NLL_GRAD_KERNEL,
+  GAUSSIAN_KL_KERNEL,
+  GAUSSIAN_KL_GRAD_KERNEL,
+];
 
 /** Free arrays kept per length, and in all, by the recycler (bounded so an idle process does not hold much). */
 // A training step keeps ~20 same-sized activations and gradients alive on its tape; with 8 per length the
@@ -199,6 +209,9 @@ export function registerNativeBackend(): boolean {
   tf.registerKernel(bernoulliNllKernelConfig());
   tf.registerKernel(bernoulliNllGradKernelConfig());
   if (!tf.getGradient(BERNOULLI_NLL_KERNEL)) tf.registerGradient(bernoulliNllGradConfig);
+  tf.registerKernel(gaussianKlKernelConfig());
+  tf.registerKernel(gaussianKlGradKernelConfig());
+  if (!tf.getGradient(GAUSSIAN_KL_KERNEL)) tf.registerGradient(gaussianKlGradConfig);
   // ELBO_NATIVE_FUSED_DENSE=0 leaves Dense on tf.fused.matMul (for A/B measurements).
   if (process.env.ELBO_NATIVE_FUSED_DENSE !== '0') {
     tf.registerKernel(fusedDenseKernelConfig());

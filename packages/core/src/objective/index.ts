@@ -6,3 +6,4 @@ export * from './capacity';
 export * from './iwae';
 export * from './elbo';
 export * from './bernoulli-nll';
+export * from './gaussian-kl';

@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { DiagonalGaussian, StandardNormal } from '../distributions/diagonal-gaussian';
 import { type Distribution, hasAnalyticKl, klElementwise } from '../distributions/distribution';
 import type { Prior } from '../model';
 import type { Rng } from '../rng';
 import { freeBitsKl } from './free-bits';
+import { gaussianKl } from './gaussian-kl';
 import { checkReduction, type Reduction } from './reduction';
 
 /** Something with a log-density over z: a Distribution or a Prior. */
@@ -57,6 +59,10 @@ export function klPerDimension(q: Distribution, p: Distribution | Prior, options
     const batch = q.shape[0];
     const pd = asDistribution(p, batch);
     const analytic = estimator === 'analytic' || (estimator === 'auto' && hasAnalyticKl(q, pd));
+    if (analytic && q instanceof DiagonalGaussian && pd instanceof StandardNormal && tf.util.arraysEqual(q.logVar.shape, q.shape)) {
+      // The common VAE pair as one fused op (one kernel on backends that register it; the same formula otherwise).
+      return tf.reshape(gaussianKl(q.loc, q.logVar), [batch, -1]) as tf.Tensor2D;
+    }
     if (analytic) return tf.reshape(tf.broadcastTo(klElementwise(q, pd), q.shape), [batch, -1]) as tf.Tensor2D;
     if (!options.z) {
       throw new Error(
