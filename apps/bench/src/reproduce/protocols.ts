@@ -77,6 +77,9 @@ export interface Protocol {
   budgetNote(budget: Budget): string;
 }
 
+/** How the MNIST protocols binarise: Burda et al.'s and Sønderby et al.'s dynamic binarisation. */
+const MNIST_BINARIZATION = 'dynamic (a fresh Bernoulli draw of every training pixel each epoch); test images binarised once by a fixed Bernoulli draw';
+
 const BURDA_SOURCE = 'Burda, Grosse & Salakhutdinov (2016), "Importance Weighted Autoencoders", ICLR 2016, arXiv:1509.00519, section 5 and Table 1';
 
 /**
@@ -93,7 +96,7 @@ function burda(name: string, k: number, paperNll: number, paperColumn: string): 
     source: BURDA_SOURCE,
     architecture: 'MLP 784-200-200-50 encoder and 50-200-200-784 decoder, tanh, diagonal Gaussian q(z|x), Bernoulli p(x|z)',
     data: 'mnist',
-    binarization: 'dynamic (a fresh Bernoulli draw of every training pixel each epoch); test images binarised once by a fixed Bernoulli draw',
+    binarization: MNIST_BINARIZATION,
     batchSize: 20,
     adam: { beta1: 0.9, beta2: 0.999, epsilon: 1e-4 },
     learningRateText: '3^i epochs at 1e-3 * 10^(-i/7) for i = 0..7 (3,280 epochs); a shorter run uses the first epochs of it',
@@ -129,6 +132,10 @@ function burda(name: string, k: number, paperNll: number, paperColumn: string): 
 /** Sønderby et al.'s warm-up: the KL weight rises linearly from 0 to 1 over the first 200 of 2,000 epochs. */
 export const LADDER_EPOCHS = 2000;
 export const LADDER_WARMUP_EPOCHS = 200;
+const LADDER_WARMUP_DIFFERENCE = 'the warm-up is linear in steps, not epochs; a run shorter than 2,000 epochs warms up over the same first 10% of its steps';
+
+/** Warm-up steps of a ladder-protocol run of this budget (the paper's first 200 of 2,000 epochs, scaled). */
+const ladderWarmupSteps = (budget: Budget) => scaledWarmupSteps(LADDER_WARMUP_EPOCHS, LADDER_EPOCHS, budget.epochs, budget.stepsPerEpoch);
 
 /**
  * Sønderby, Raiko, Maaløe, Sønderby & Winther (2016), "Ladder Variational
@@ -142,7 +149,7 @@ const ladder: Protocol = {
   source: 'Sønderby, Raiko, Maaløe, Sønderby & Winther (2016), "Ladder Variational Autoencoders", NIPS 2016, arXiv:1602.02282, section 3 and Table 1',
   architecture: 'ladder VAE: latent levels 64-32-16-8-4 (bottom-up), deterministic blocks 512-256-128-64-32 of 2 dense layers, batch norm, leaky ReLU, Bernoulli p(x|z1)',
   data: 'mnist',
-  binarization: 'dynamic (a fresh Bernoulli draw of every training pixel each epoch); test images binarised once by a fixed Bernoulli draw',
+  binarization: MNIST_BINARIZATION,
   batchSize: 256,
   adam: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
   learningRateText: 'constant 0.002',
@@ -152,13 +159,13 @@ const ladder: Protocol = {
   paper: { value: 81.74, metric: 'test NLL (nats, k = 5000)', where: 'Table 1, LVAE, 5 layers, batch normalisation and warm-up' },
   differences: [
     "elbo's hvae (variant 'hvae') is its own implementation of the ladder model; its block and merge details may differ from the authors' code",
-    'the warm-up is linear in steps, not epochs; a run shorter than 2,000 epochs warms up over the same first 10% of its steps',
+    LADDER_WARMUP_DIFFERENCE,
   ],
   weights: {},
   pytorch: true,
   torchArgs: (budget) => [
     '--model', 'ladder', '--schedule', 'constant', '--lr', '0.002', '--adam-eps', '1e-8', '--iwae-samples', '1',
-    '--warmup-steps', String(scaledWarmupSteps(LADDER_WARMUP_EPOCHS, LADDER_EPOCHS, budget.epochs, budget.stepsPerEpoch)),
+    '--warmup-steps', String(ladderWarmupSteps(budget)),
   ],
   config: (seed, budget) => ({
     variant: 'hvae',
@@ -170,12 +177,12 @@ const ladder: Protocol = {
     batchNorm: true,
     activation: 'leakyRelu',
     likelihood: 'bernoulli',
-    klWeight: { type: 'linear', annealSteps: scaledWarmupSteps(LADDER_WARMUP_EPOCHS, LADDER_EPOCHS, budget.epochs, budget.stepsPerEpoch), weight: 1 },
+    klWeight: { type: 'linear', annealSteps: ladderWarmupSteps(budget), weight: 1 },
     seed,
   }),
   learningRate: () => 0.002,
   budgetNote: (budget) => {
-    const steps = scaledWarmupSteps(LADDER_WARMUP_EPOCHS, LADDER_EPOCHS, budget.epochs, budget.stepsPerEpoch);
+    const steps = ladderWarmupSteps(budget);
     const s = steps === 1 ? '1 step' : `${steps} steps`;
     return budget.epochs === LADDER_EPOCHS
       ? `KL warm-up over the first ${LADDER_WARMUP_EPOCHS} epochs (${s})`
@@ -199,7 +206,7 @@ const ladderOneLayer: Protocol = {
   paper: undefined,
   differences: [
     "elbo's MLP vae has no batch norm (the ladder's blocks have it)",
-    'the warm-up is linear in steps, not epochs; a run shorter than 2,000 epochs warms up over the same first 10% of its steps',
+    LADDER_WARMUP_DIFFERENCE,
   ],
   pytorch: false,
   torchArgs: undefined,
@@ -211,7 +218,7 @@ const ladderOneLayer: Protocol = {
     latentDim: 64,
     activation: 'leakyRelu',
     likelihood: 'bernoulli',
-    klWeight: { type: 'linear', annealSteps: scaledWarmupSteps(LADDER_WARMUP_EPOCHS, LADDER_EPOCHS, budget.epochs, budget.stepsPerEpoch), weight: 1 },
+    klWeight: { type: 'linear', annealSteps: ladderWarmupSteps(budget), weight: 1 },
     seed,
   }),
 };
