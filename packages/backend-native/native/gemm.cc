@@ -96,40 +96,11 @@ __attribute__((target("avx2,fma"))) void ukrAvx2(long kc, const float* A, const 
 }
 
 // ---- AVX-512F: 12 x 32 (24 zmm accumulators)
-__attribute__((target("avx512f"))) void ukrAvx512(long kc, const float* A, const float* B, float* C,
-                                                   std::ptrdiff_t ldc, bool acc) {
-  __m512 c[12][2];
-#pragma GCC unroll 12
-  for (int i = 0; i < 12; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
-  for (long k = 0; k < kc; k++) {
-    const __m512 b0 = _mm512_load_ps(B);
-    const __m512 b1 = _mm512_load_ps(B + 16);
-#pragma GCC unroll 12
-    for (int i = 0; i < 12; i++) {
-      const __m512 a = _mm512_set1_ps(A[i]);
-      c[i][0] = _mm512_fmadd_ps(a, b0, c[i][0]);
-      c[i][1] = _mm512_fmadd_ps(a, b1, c[i][1]);
-    }
-    A += 12;
-    B += 32;
-  }
-#pragma GCC unroll 12
-  for (int i = 0; i < 12; i++) {
-    float* r = C + i * ldc;
-    if (acc) {
-      c[i][0] = _mm512_add_ps(c[i][0], _mm512_loadu_ps(r));
-      c[i][1] = _mm512_add_ps(c[i][1], _mm512_loadu_ps(r + 16));
-    }
-    _mm512_storeu_ps(r, c[i][0]);
-    _mm512_storeu_ps(r + 16, c[i][1]);
-  }
-}
-
-// The same tile with R < 12 rows (A still packed 12 wide): the edge of a batch of 16 is 4 rows, which the full
-// kernel computed as 12.
+// R rows of the tile (A still packed 12 wide): the full kernel is R = 12; the edge of a batch of 16 is 4 rows,
+// which the full kernel would compute as 12.
 template <int R>
 __attribute__((target("avx512f"))) void ukrAvx512Rows(long kc, const float* A, const float* B, float* C,
-                                                      std::ptrdiff_t ldc) {
+                                                      std::ptrdiff_t ldc, bool acc) {
   __m512 c[R][2];
 #pragma GCC unroll 12
   for (int i = 0; i < R; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
@@ -147,18 +118,28 @@ __attribute__((target("avx512f"))) void ukrAvx512Rows(long kc, const float* A, c
   }
 #pragma GCC unroll 12
   for (int i = 0; i < R; i++) {
-    _mm512_storeu_ps(C + i * ldc, c[i][0]);
-    _mm512_storeu_ps(C + i * ldc + 16, c[i][1]);
+    float* r = C + i * ldc;
+    if (acc) {
+      c[i][0] = _mm512_add_ps(c[i][0], _mm512_loadu_ps(r));
+      c[i][1] = _mm512_add_ps(c[i][1], _mm512_loadu_ps(r + 16));
+    }
+    _mm512_storeu_ps(r, c[i][0]);
+    _mm512_storeu_ps(r + 16, c[i][1]);
   }
+}
+
+__attribute__((target("avx512f"))) void ukrAvx512(long kc, const float* A, const float* B, float* C, std::ptrdiff_t ldc,
+                                                   bool acc) {
+  ukrAvx512Rows<12>(kc, A, B, C, ldc, acc);
 }
 
 void partialAvx512(int rows, long kc, const float* A, const float* B, float* C, std::ptrdiff_t ldc) {
   if (rows <= 4) {
-    ukrAvx512Rows<4>(kc, A, B, C, ldc);
+    ukrAvx512Rows<4>(kc, A, B, C, ldc, false);
   } else if (rows <= 8) {
-    ukrAvx512Rows<8>(kc, A, B, C, ldc);
+    ukrAvx512Rows<8>(kc, A, B, C, ldc, false);
   } else {
-    ukrAvx512(kc, A, B, C, ldc, false);
+    ukrAvx512Rows<12>(kc, A, B, C, ldc, false);
   }
 }
 #endif
