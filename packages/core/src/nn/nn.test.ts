@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import '../tfjs-setup';
 import { Rng } from '../rng';
 import { checkGradient } from '../testing/gradcheck';
-import { Activation, BatchNorm, Conv2d, ConvTranspose2d, Dense, Flatten, ResidualBlock, Sequential, SpectralNorm } from './index';
+import { Activation, activate, BatchNorm, Conv2d, ConvTranspose2d, Dense, Flatten, ResidualBlock, Sequential, SpectralNorm } from './index';
 
 let before = 0;
 beforeEach(() => {
@@ -87,6 +87,27 @@ describe('finite-difference gradients', () => {
     });
     x.dispose();
     bn.dispose();
+  });
+
+  it('leakyRelu: value and gradient equal tfjs own leakyRelu, alpha at 0 and NaN kept', () => {
+    const x = variableOf(tf.tensor1d([-2, -0.5, 0, 0.5, 3, Number.NaN]));
+    for (const alpha of [0.2, 0.01]) {
+      tf.tidy(() => {
+        const dy = tf.tensor1d([1, 2, 3, 4, 5, 6]);
+        const ours = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(activate(v, 'leakyRelu', alpha), dy)))(x).arraySync() as number[];
+        const theirs = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(v, alpha), dy)))(x).arraySync() as number[];
+        // Slope alpha at x <= 0 and 1 above, times dy; tfjs maps NaN inputs to alpha * dy, this gradient keeps NaN.
+        expect(ours.slice(0, 5)).toEqual(theirs.slice(0, 5));
+        [alpha, alpha, alpha, 1, 1].forEach((slope, i) => expect(ours[i]).toBeCloseTo(slope * (i + 1), 6));
+        expect(ours[5]).toBeNaN();
+        expect(activate(x, 'leakyRelu', alpha).arraySync()).toEqual(tf.leakyRelu(x, alpha).arraySync());
+      });
+    }
+    const w = variableOf(tf.randomNormal([4, 5], 0, 1, 'float32', 12));
+    const f = objective(() => activate(w, 'leakyRelu', 0.2));
+    expect(checkGradient(f, w).maxRelativeError).toBeLessThan(2e-2);
+    w.dispose();
+    x.dispose();
   });
 
   it('SpectralNorm-wrapped Dense', () => {
