@@ -10,8 +10,22 @@ import { BroadcastMode } from '../native-addon';
 export function floatData(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array | null {
   if (t.dtype !== 'float32') return null;
   const values = backend.data.get(t.dataId).values;
-  return values instanceof Float32Array ? values : null;
+  if (values instanceof Float32Array) return values;
+  if (!(values instanceof Uint8Array || values instanceof Int32Array)) return null;
+  // tfjs-backend-cpu casts bool and int32 to float32 by sharing the storage, so
+  // e.g. x.greater(0.5).cast('float32') is float32 over a Uint8Array. Tensors
+  // are immutable (in-place writes need a native Float32Array), so the
+  // float32 copy is made once per array and reused by every kernel reading it.
+  let copy = widened.get(values);
+  if (!copy) {
+    copy = Float32Array.from(values);
+    widened.set(values, copy);
+  }
+  return copy;
 }
+
+/** Float32 copies of bool/int32 storage read as float32, held as long as the storage lives. */
+const widened = new WeakMap<Uint8Array | Int32Array, Float32Array>();
 
 /** tfjs-backend-cpu's kernel function for `name`, used where the native path does not apply. */
 export function cpuKernel(name: string): tf.KernelFunc {
