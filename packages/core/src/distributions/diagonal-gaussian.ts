@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { stopGradient } from '../ops';
 import type { Rng } from '../rng';
-import { type Distribution, klDivergence, LOG_2PI, registerKl, sumEvent } from './distribution';
+import { type Distribution, klDivergence, LOG_2PI, registerKl, repeatBatch, repeatParameter, sumEvent } from './distribution';
 
 /**
  * Gaussian with diagonal covariance, parametrised by mean and log-variance
@@ -37,6 +37,10 @@ export class DiagonalGaussian implements Distribution {
 
   sample(rng: Rng): tf.Tensor {
     return tf.tidy(() => stopGradient(this.rsample(rng)));
+  }
+
+  repeat(k: number): DiagonalGaussian {
+    return new DiagonalGaussian(repeatBatch(this.loc, k), repeatParameter(this.logVar, this.shape, k));
   }
 
   logProbElementwise(x: tf.Tensor): tf.Tensor {
@@ -76,6 +80,10 @@ export class StandardNormal implements Distribution {
 
   sample(rng: Rng): tf.Tensor {
     return this.rsample(rng);
+  }
+
+  repeat(k: number): StandardNormal {
+    return new StandardNormal([k * this.shape[0], ...this.shape.slice(1)]);
   }
 
   logProbElementwise(x: tf.Tensor): tf.Tensor {

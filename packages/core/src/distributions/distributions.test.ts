@@ -73,6 +73,30 @@ describe('DiagonalGaussian', () => {
   });
 });
 
+describe('repeat: k copies of a batch of distributions, row i * batch + j a copy of row j', () => {
+  it('tiles parameters with a batch axis and keeps broadcast ones; log-densities repeat with them', () => {
+    tf.tidy(() => {
+      const loc = tf.tensor2d([[0, 1], [2, -1]]);
+      const perRow = new DiagonalGaussian(loc, tf.tensor2d([[0, 0.5], [-1, 0.2]])).repeat(3);
+      const shared = new DiagonalGaussian(loc, tf.tensor1d([0.3, -0.3])).repeat(3);
+      const laplace = new Laplace(loc, tf.scalar(0.1)).repeat(3);
+      expect(perRow.shape).toEqual([6, 2]);
+      expect(perRow.loc.arraySync()).toEqual([[0, 1], [2, -1], [0, 1], [2, -1], [0, 1], [2, -1]]);
+      expect(perRow.logVar.arraySync()).toEqual([[0, 0.5], [-1, 0.2], [0, 0.5], [-1, 0.2], [0, 0.5], [-1, 0.2]].map((r) => r.map(Math.fround)));
+      expect(shared.logVar.shape).toEqual([2]);
+      expect(laplace.shape).toEqual([6, 2]);
+      expect(new StandardNormal([2, 4]).repeat(5).shape).toEqual([10, 4]);
+      const x = tf.tensor2d([[0.5, 0.5], [1, 1]]);
+      const once = new DiagonalGaussian(loc, tf.tensor1d([0.3, -0.3])).logProb(x).arraySync();
+      const thrice = shared.logProb(tf.tile(x, [3, 1])).arraySync();
+      expect(thrice).toEqual([...once, ...once, ...once]);
+      // One draw of the repeated distribution has k independent rows per example.
+      const z = perRow.rsample(new Rng(2)).arraySync() as number[][];
+      expect(z[0]).not.toEqual(z[2]);
+    });
+  });
+});
+
 describe('Bernoulli', () => {
   it('logProb equals x log p + (1-x) log(1-p) and is stable for large logits', () => {
     tf.tidy(() => {

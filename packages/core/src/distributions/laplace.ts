@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { stopGradient } from '../ops';
 import type { Rng } from '../rng';
-import { type Distribution, klDivergence, registerKl, sumEvent } from './distribution';
+import { type Distribution, klDivergence, registerKl, repeatBatch, repeatParameter, sumEvent } from './distribution';
 
 /** Laplace(loc, scale) with log-scale parametrisation; its log-likelihood is the L1 loss. */
 export class Laplace implements Distribution {
@@ -30,6 +30,10 @@ export class Laplace implements Distribution {
 
   sample(rng: Rng): tf.Tensor {
     return tf.tidy(() => stopGradient(this.rsample(rng)));
+  }
+
+  repeat(k: number): Laplace {
+    return new Laplace(repeatBatch(this.loc, k), repeatParameter(this.logScale, this.shape, k));
   }
 
   /** -log(2b) - |x - loc| / b */

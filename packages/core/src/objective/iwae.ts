@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Distribution } from '../distributions/distribution';
+import { type Distribution, repeatBatch } from '../distributions/distribution';
 import type { Prior } from '../model';
 import { logMeanExp } from '../ops';
 import type { Rng } from '../rng';
@@ -40,17 +40,22 @@ export function importanceLogWeights(
     const batch = x.shape[0];
     const q = encode(x, condition);
     if (q.shape[0] !== batch) throw new Error(`importanceLogWeights: encode(x) has batch ${q.shape[0]}, x has batch ${batch}`);
-    const zs: tf.Tensor[] = [];
-    const logQs: tf.Tensor[] = [];
-    for (let i = 0; i < k; i++) {
-      const z = q.rsample ? q.rsample(rng) : q.sample(rng);
-      zs.push(z);
-      logQs.push(q.logProb(z));
+    const draw = (d: Distribution) => (d.rsample ? d.rsample(rng) : d.sample(rng));
+    let z: tf.Tensor;
+    let logQ: tf.Tensor;
+    if (k === 1 || q.repeat) {
+      // All k draws in one call, [k * batch, ...], row i * batch + j draw i of example j.
+      const qk = k === 1 ? q : q.repeat!(k);
+      z = draw(qk);
+      logQ = qk.logProb(z);
+    } else {
+      const zs = Array.from({ length: k }, () => draw(q));
+      z = tf.concat(zs, 0);
+      logQ = tf.concat(zs.map((zi) => q.logProb(zi)), 0);
     }
-    const repeat = (t: tf.Tensor) => (k === 1 ? t : tf.concat(Array.from({ length: k }, () => t), 0));
-    const z = k === 1 ? zs[0] : tf.concat(zs, 0);
+    const repeat = (t: tf.Tensor) => (k === 1 ? t : repeatBatch(t, k));
     const logPx = decode(z, condition && repeat(condition)).logProb(repeat(x));
-    const logW = tf.sub(tf.add(logPx, prior.logProb(z)), tf.concat(logQs, 0));
+    const logW = tf.sub(tf.add(logPx, prior.logProb(z)), logQ);
     return tf.reshape(logW, [k, batch]) as tf.Tensor2D;
   });
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type GenerativeModel, Rng, StandardNormalPrior } from '@elbo/core';
+import { type GenerativeModel, importanceLogWeights as logWeightsOf, Rng, StandardNormalPrior } from '@elbo/core';
 import { type EvalData, checkPositiveInt, forEachBatch } from '../data';
 
 export interface LikelihoodOptions {
@@ -33,31 +33,15 @@ export interface LikelihoodResult {
 /**
  * Importance log-weights log p(x, z) - log q(z | x) for `k` posterior draws,
  * [k, batch], from the model's own `importanceLogWeights` when it has one and
- * otherwise from encode (rsample + logProb), decode (logProb) and the prior
- * (the model's, else N(0, I)). The k draws are decoded in one call of k*batch rows.
+ * otherwise from core's `importanceLogWeights` on its encode, decode and prior
+ * (the model's, else N(0, I)): the encoder runs once and the k draws are
+ * decoded in one call of k * batch rows.
  * @param x [batch, ...inputShape]
  */
 export function importanceLogWeights(model: GenerativeModel, x: tf.Tensor, k: number, rng: Rng, condition?: tf.Tensor): tf.Tensor2D {
   if (model.importanceLogWeights) return model.importanceLogWeights(x, k, condition);
-  return tf.tidy(() => {
-    const n = x.shape[0];
-    const q = model.encode(x, condition);
-    if (!q.rsample) throw new Error(`importanceLogWeights: the posterior of variant "${model.variant}" has no rsample; implement importanceLogWeights on the model`);
-    const prior = model.prior ?? new StandardNormalPrior(q.shape.slice(1));
-    const zs: tf.Tensor[] = [];
-    const logQ: tf.Tensor[] = [];
-    for (let i = 0; i < k; i++) {
-      const z = q.rsample(rng);
-      zs.push(z);
-      logQ.push(q.logProb(z));
-    }
-    const z = tf.concat(zs, 0);
-    const tile = (t: tf.Tensor) => tf.tile(t, [k, ...t.shape.slice(1).map(() => 1)]);
-    const px = model.decode(z, condition ? tile(condition) : undefined);
-    const logPx = px.logProb(tile(x));
-    const logPz = prior.logProb(z);
-    return tf.reshape(tf.sub(tf.add(logPx, logPz), tf.concat(logQ, 0)), [k, n]) as tf.Tensor2D;
-  });
+  const prior = model.prior ?? { logProb: (z: tf.Tensor) => new StandardNormalPrior(z.shape.slice(1)).logProb(z) };
+  return logWeightsOf(x, (v, c) => model.encode(v, c), (z, c) => model.decode(z, c), prior, rng, k, condition);
 }
 
 /**

@@ -51,13 +51,32 @@ describe('importanceSampledNll', () => {
     const r = importanceSampledNll(model, x, { samples: 5000, chunk: 400, batchSize: 2, seed: 3 });
     expect(tf.memory().numTensors).toBe(before);
     const exact = points.map(exactLogLikelihood);
-    r.logLikelihood.forEach((l, i) => expect(Math.abs(l - exact[i])).toBeLessThan(0.01));
+    // Over seeds 0-11 the worst of the five points is 0.005-0.015 nats off (Monte-Carlo error at k = 5000).
+    r.logLikelihood.forEach((l, i) => expect(Math.abs(l - exact[i])).toBeLessThan(0.025));
     const exactNll = -exact.reduce((a, c) => a + c, 0) / exact.length;
     expect(Math.abs(r.nll - exactNll)).toBeLessThan(0.005);
     expect(r.bitsPerDim).toBeCloseTo(r.nll / (3 * Math.LN2), 12);
     // The ELBO is a lower bound; with this imperfect posterior it is strictly below log p(x).
     expect(r.elbo).toBeLessThan(-exactNll - 0.01);
     expect(r.count).toBe(5);
+    x.dispose();
+  });
+
+  it('draws per sample when the posterior cannot repeat itself, and recovers the same log-likelihood', () => {
+    const base = linearGaussianModel();
+    // The same posterior without `repeat`: the estimator falls back to one rsample call per draw.
+    const model = {
+      ...base,
+      encode: (x: tf.Tensor) => {
+        const q = base.encode(x) as DiagonalGaussian;
+        return { shape: q.shape, rsample: (rng: Rng) => q.rsample(rng), logProb: (z: tf.Tensor) => q.logProb(z) };
+      },
+    } as unknown as GenerativeModel;
+    const x = tf.tensor2d(points);
+    const before = tf.memory().numTensors;
+    const r = importanceSampledNll(model, x, { samples: 2000, chunk: 250, batchSize: 5, seed: 4 });
+    expect(tf.memory().numTensors).toBe(before);
+    points.map(exactLogLikelihood).forEach((l, i) => expect(Math.abs(r.logLikelihood[i] - l)).toBeLessThan(0.02));
     x.dispose();
   });
 
