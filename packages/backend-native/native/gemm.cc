@@ -24,11 +24,14 @@ namespace elbo {
 namespace {
 
 // Computes the full MR x NR tile: C = Ap * Bp (+ C if accumulate).
-// Ap: kc x MR (k-major), Bp: kc x NR (k-major).
-using MicroKernel = void (*)(long kc, const float* Ap, const float* Bp, float* C, std::ptrdiff_t ldc, bool accumulate);
+// Ap: kc x MR (k-major, packed). Bp: kc rows of NR floats, ldb apart: NR for a packed panel, the row stride of
+// op(B) when the kernel reads B in place.
+using MicroKernel = void (*)(long kc, const float* Ap, const float* Bp, std::ptrdiff_t ldb, float* C,
+                             std::ptrdiff_t ldc, bool accumulate);
 
 // Computes the first `rows` (< MR) rows of the tile into C (no accumulate): A is still packed MR rows wide.
-using PartialKernel = void (*)(int rows, long kc, const float* Ap, const float* Bp, float* C, std::ptrdiff_t ldc);
+using PartialKernel = void (*)(int rows, long kc, const float* Ap, const float* Bp, std::ptrdiff_t ldb, float* C,
+                               std::ptrdiff_t ldc);
 
 struct KernelInfo {
   const char* name;
@@ -42,12 +45,12 @@ struct KernelInfo {
 
 // ---- portable fallback: plain loops the compiler vectorises for the baseline ISA
 constexpr int kGenMR = 4, kGenNR = 16;
-void ukrGeneric(long kc, const float* A, const float* B, float* C, std::ptrdiff_t ldc, bool acc) {
+void ukrGeneric(long kc, const float* A, const float* B, std::ptrdiff_t ldb, float* C, std::ptrdiff_t ldc, bool acc) {
   float c[kGenMR][kGenNR] = {};
   for (long k = 0; k < kc; k++) {
     for (int i = 0; i < kGenMR; i++) {
       const float a = A[k * kGenMR + i];
-      for (int j = 0; j < kGenNR; j++) c[i][j] += a * B[k * kGenNR + j];
+      for (int j = 0; j < kGenNR; j++) c[i][j] += a * B[k * ldb + j];
     }
   }
   for (int i = 0; i < kGenMR; i++) {
@@ -62,14 +65,14 @@ void ukrGeneric(long kc, const float* A, const float* B, float* C, std::ptrdiff_
 
 #ifdef ELBO_X86
 // ---- AVX2 + FMA: 6 x 16 (12 ymm accumulators, 2 B loads and 1 broadcast per k)
-__attribute__((target("avx2,fma"))) void ukrAvx2(long kc, const float* A, const float* B, float* C,
-                                                   std::ptrdiff_t ldc, bool acc) {
+__attribute__((target("avx2,fma"))) void ukrAvx2(long kc, const float* A, const float* B, std::ptrdiff_t ldb,
+                                                   float* C, std::ptrdiff_t ldc, bool acc) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   for (long k = 0; k < kc; k++) {
-    const __m256 b0 = _mm256_load_ps(B);
-    const __m256 b1 = _mm256_load_ps(B + 8);
+    const __m256 b0 = _mm256_loadu_ps(B);
+    const __m256 b1 = _mm256_loadu_ps(B + 8);
     __m256 a;
     a = _mm256_broadcast_ss(A + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
     a = _mm256_broadcast_ss(A + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
@@ -78,7 +81,7 @@ __attribute__((target("avx2,fma"))) void ukrAvx2(long kc, const float* A, const 
     a = _mm256_broadcast_ss(A + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
     a = _mm256_broadcast_ss(A + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
     A += 6;
-    B += 16;
+    B += ldb;
   }
 #define ELBO_STORE_ROW(i, lo, hi)                                                  \
   {                                                                                \
@@ -99,14 +102,14 @@ __attribute__((target("avx2,fma"))) void ukrAvx2(long kc, const float* A, const 
 // R rows of the tile (A still packed 12 wide): the full kernel is R = 12; the edge of a batch of 16 is 4 rows,
 // which the full kernel would compute as 12.
 template <int R>
-__attribute__((target("avx512f"))) void ukrAvx512Rows(long kc, const float* A, const float* B, float* C,
-                                                      std::ptrdiff_t ldc, bool acc) {
+__attribute__((target("avx512f"))) void ukrAvx512Rows(long kc, const float* A, const float* B, std::ptrdiff_t ldb,
+                                                      float* C, std::ptrdiff_t ldc, bool acc) {
   __m512 c[R][2];
 #pragma GCC unroll 12
   for (int i = 0; i < R; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
   for (long k = 0; k < kc; k++) {
-    const __m512 b0 = _mm512_load_ps(B);
-    const __m512 b1 = _mm512_load_ps(B + 16);
+    const __m512 b0 = _mm512_loadu_ps(B);
+    const __m512 b1 = _mm512_loadu_ps(B + 16);
 #pragma GCC unroll 12
     for (int i = 0; i < R; i++) {
       const __m512 a = _mm512_set1_ps(A[i]);
@@ -114,7 +117,7 @@ __attribute__((target("avx512f"))) void ukrAvx512Rows(long kc, const float* A, c
       c[i][1] = _mm512_fmadd_ps(a, b1, c[i][1]);
     }
     A += 12;
-    B += 32;
+    B += ldb;
   }
 #pragma GCC unroll 12
   for (int i = 0; i < R; i++) {
@@ -128,25 +131,26 @@ __attribute__((target("avx512f"))) void ukrAvx512Rows(long kc, const float* A, c
   }
 }
 
-__attribute__((target("avx512f"))) void ukrAvx512(long kc, const float* A, const float* B, float* C, std::ptrdiff_t ldc,
-                                                   bool acc) {
-  ukrAvx512Rows<12>(kc, A, B, C, ldc, acc);
+__attribute__((target("avx512f"))) void ukrAvx512(long kc, const float* A, const float* B, std::ptrdiff_t ldb,
+                                                   float* C, std::ptrdiff_t ldc, bool acc) {
+  ukrAvx512Rows<12>(kc, A, B, ldb, C, ldc, acc);
 }
 
-void partialAvx512(int rows, long kc, const float* A, const float* B, float* C, std::ptrdiff_t ldc) {
+void partialAvx512(int rows, long kc, const float* A, const float* B, std::ptrdiff_t ldb, float* C,
+                   std::ptrdiff_t ldc) {
   if (rows <= 4) {
-    ukrAvx512Rows<4>(kc, A, B, C, ldc, false);
+    ukrAvx512Rows<4>(kc, A, B, ldb, C, ldc, false);
   } else if (rows <= 8) {
-    ukrAvx512Rows<8>(kc, A, B, C, ldc, false);
+    ukrAvx512Rows<8>(kc, A, B, ldb, C, ldc, false);
   } else {
-    ukrAvx512Rows<12>(kc, A, B, C, ldc, false);
+    ukrAvx512Rows<12>(kc, A, B, ldb, C, ldc, false);
   }
 }
 #endif
 
 #if defined(__aarch64__)
 // ---- NEON: 8 x 12 (24 q-register accumulators)
-void ukrNeon(long kc, const float* A, const float* B, float* C, std::ptrdiff_t ldc, bool acc) {
+void ukrNeon(long kc, const float* A, const float* B, std::ptrdiff_t ldb, float* C, std::ptrdiff_t ldc, bool acc) {
   float32x4_t c[8][3];
   for (int i = 0; i < 8; i++) c[i][0] = c[i][1] = c[i][2] = vdupq_n_f32(0.f);
   for (long k = 0; k < kc; k++) {
@@ -161,7 +165,7 @@ void ukrNeon(long kc, const float* A, const float* B, float* C, std::ptrdiff_t l
     c[6][0] = vfmaq_laneq_f32(c[6][0], b0, a1, 2); c[6][1] = vfmaq_laneq_f32(c[6][1], b1, a1, 2); c[6][2] = vfmaq_laneq_f32(c[6][2], b2, a1, 2);
     c[7][0] = vfmaq_laneq_f32(c[7][0], b0, a1, 3); c[7][1] = vfmaq_laneq_f32(c[7][1], b1, a1, 3); c[7][2] = vfmaq_laneq_f32(c[7][2], b2, a1, 3);
     A += 8;
-    B += 12;
+    B += ldb;
   }
   for (int i = 0; i < 8; i++) {
     float* r = C + i * ldc;
@@ -206,6 +210,8 @@ const KernelInfo* gKernel = detectKernel();
 constexpr long kKC = 256;   // depth of a packed panel: KC x NR of B stays in L1
 constexpr long kMC = 144;   // rows of A per block: MC x KC stays in L2
 constexpr long kNC = 3072;  // columns of B per block: KC x NC stays in L2/L3
+// Up to this many MR-row panels of op(A), a contiguous op(B) is read in place instead of packed.
+constexpr long kDirectBPanels = 4;
 
 // Aligned, grow-only scratch per thread (packing buffers).
 struct Scratch {
@@ -222,6 +228,56 @@ struct Scratch {
   ~Scratch() { std::free(p); }
 };
 
+#ifdef ELBO_X86
+const bool kHasAvx2 = (__builtin_cpu_init(), __builtin_cpu_supports("avx2"));
+
+// dst[k * ldd + j] = src[j * lds + k] for j, k < 8: eight rows loaded, transposed in registers, stored as
+// eight rows (the scalar gather it replaces reads eight lines per output row).
+__attribute__((target("avx2"))) void transpose8x8(const float* src, std::ptrdiff_t lds, float* dst,
+                                                  std::ptrdiff_t ldd) {
+  const __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds), r2 = _mm256_loadu_ps(src + 2 * lds),
+               r3 = _mm256_loadu_ps(src + 3 * lds), r4 = _mm256_loadu_ps(src + 4 * lds),
+               r5 = _mm256_loadu_ps(src + 5 * lds), r6 = _mm256_loadu_ps(src + 6 * lds),
+               r7 = _mm256_loadu_ps(src + 7 * lds);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+               t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+               t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)),
+               u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)),
+               u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)),
+               u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)),
+               u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0)),
+               u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2)),
+               u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0)),
+               u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+  _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(dst + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+#endif
+
+// dst[k * ldd + j] = src[j * lds + k] for j < rows, k < kc: a block of a matrix whose k runs along memory,
+// written k-major (what packing a transposed operand does). 8 x 8 register transposes where the CPU has AVX2.
+void transposeBlock(const float* src, std::ptrdiff_t lds, long rows, long kc, float* dst, std::ptrdiff_t ldd) {
+  long k0 = 0;
+#ifdef ELBO_X86
+  if (kHasAvx2 && rows % 8 == 0) {
+    for (; k0 + 8 <= kc; k0 += 8)
+      for (long j = 0; j < rows; j += 8) transpose8x8(src + j * lds + k0, lds, dst + k0 * ldd + j, ldd);
+  }
+#endif
+  // Row by row: each source row is read along memory.
+  for (long j = 0; j < rows; j++) {
+    const float* s = src + j * lds;
+    for (long k = k0; k < kc; k++) dst[k * ldd + j] = s[k];
+  }
+}
+
 // Packs op(A)[ic : ic+mc, pc : pc+kc] into MR-row panels, k-major, zero-padded.
 void packA(const KernelInfo& ki, MatRef A, long ic, long mc, long pc, long kc, float* dst) {
   const int MR = ki.mr;
@@ -231,6 +287,9 @@ void packA(const KernelInfo& ki, MatRef A, long ic, long mc, long pc, long kc, f
     if (A.cs == 1 && mr == MR) {
       for (long k = 0; k < kc; k++)
         for (int i = 0; i < MR; i++) dst[k * MR + i] = src[i * A.rs + k];
+    } else if (A.rs == 1 && mr == MR) {
+      // op(A) is a transposed row-major matrix: the MR values of each k are contiguous.
+      for (long k = 0; k < kc; k++) std::memcpy(dst + k * MR, src + k * A.cs, MR * sizeof(float));
     } else {
       for (long k = 0; k < kc; k++) {
         const float* s = src + k * A.cs;
@@ -251,6 +310,9 @@ void packB(const KernelInfo& ki, MatRef B, long pc, long kc, long jc, long nc, f
     const float* src = B.data + pc * B.rs + (jc + jr) * B.cs;
     if (B.cs == 1 && nr == NR) {
       for (long k = 0; k < kc; k++) std::memcpy(dst + k * NR, src + k * B.rs, NR * sizeof(float));
+    } else if (B.rs == 1 && nr == NR) {
+      // op(B) is a transposed row-major matrix (a weight in an input gradient): each column is contiguous.
+      transposeBlock(src, B.cs, NR, kc, dst, NR);
     } else {
       for (long k = 0; k < kc; k++) {
         const float* s = src + k * B.rs;
@@ -318,29 +380,40 @@ void gemmSerial(const KernelInfo& ki, long M, long N, long K, MatRef A, MatRef B
   float* Ap = scratchA.get(static_cast<std::size_t>(mcMax) * kKC);
   float* Bp = scratchB.get(static_cast<std::size_t>((std::min(N, kNC) + NR) * kKC));
   alignas(64) float edge[16 * 32];
+  // With few row panels of op(A) the kernel reads op(B) in place when its rows are contiguous: packing
+  // copies all of B on every call, which few panels do not pay back.
+  const bool directB = B.cs == 1 && (M + MR - 1) / MR <= kDirectBPanels;
   for (long jc = 0; jc < N; jc += kNC) {
     const long nc = std::min(kNC, N - jc);
+    const long ncFull = directB ? nc / NR * NR : 0;
     for (long pc = 0; pc < K; pc += kKC) {
       const long kc = std::min(kKC, K - pc);
       const bool acc = accumulate || pc > 0;
-      packB(ki, B, pc, kc, jc, nc, Bp);
+      // Packed: all of op(B)'s block. In place: only a right edge narrower than NR, zero-padded.
+      if (!directB) {
+        packB(ki, B, pc, kc, jc, nc, Bp);
+      } else if (ncFull < nc) {
+        packB(ki, B, pc, kc, jc + ncFull, nc - ncFull, Bp);
+      }
       for (long ic = 0; ic < M; ic += mcMax) {
         const long mc = std::min(mcMax, M - ic);
         packA(ki, A, ic, mc, pc, kc, Ap);
         for (long jr = 0; jr < nc; jr += NR) {
           const long nr = std::min<long>(NR, nc - jr);
-          const float* bp = Bp + (jr / NR) * kc * NR;
+          const bool inPlace = directB && jr < ncFull;
+          const float* bp = inPlace ? B.data + pc * B.rs + jc + jr : Bp + ((directB ? jr - ncFull : jr) / NR) * kc * NR;
+          const std::ptrdiff_t ldb = inPlace ? B.rs : NR;
           for (long ir = 0; ir < mc; ir += MR) {
             const long mr = std::min<long>(MR, mc - ir);
             const float* ap = Ap + (ir / MR) * kc * MR;
             float* c = C + (ic + ir) * ldc + jc + jr;
             if (mr == MR && nr == NR) {
-              ki.fn(kc, ap, bp, c, ldc, acc);
+              ki.fn(kc, ap, bp, ldb, c, ldc, acc);
             } else {
               if (mr < MR && ki.partial) {
-                ki.partial(static_cast<int>(mr), kc, ap, bp, edge, NR);
+                ki.partial(static_cast<int>(mr), kc, ap, bp, ldb, edge, NR);
               } else {
-                ki.fn(kc, ap, bp, edge, NR, false);
+                ki.fn(kc, ap, bp, ldb, edge, NR, false);
               }
               for (long i = 0; i < mr; i++) {
                 float* ci = c + i * ldc;

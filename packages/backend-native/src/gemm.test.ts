@@ -57,6 +57,33 @@ describe('every GEMM micro-kernel this CPU runs matches a float64 reference', ()
     });
   }
 
+  // Up to 4 row panels of op(A) (48 rows at MR = 12) the kernel reads a contiguous op(B) in place, with a
+  // packed right edge; transposed operands are packed through 8 x 8 register transposes with a scalar k tail.
+  for (const kernel of KERNELS) {
+    it.skipIf(!supported.includes(kernel))(`${kernel}: batch-sized M on both sides of the in-place threshold, every transpose`, () => {
+      expect(setGemmKernel(kernel)).toBe(true);
+      for (const m of [1, 4, 16, 47, 48, 49, 60]) {
+        for (const [n, k] of [[70, 270], [32, 8], [96, 515], [20, 400]]) {
+          for (const tA of [false, true]) {
+            for (const tB of [false, true]) {
+              const a = randomArray(rng, m * k);
+              const b = randomArray(rng, k * n);
+              const c = nativeGemm(a, b, m, n, k, { transposeA: tA, transposeB: tB });
+              const r = reference(a, b, m, n, k, tA, tB);
+              let scale = 0;
+              let err = 0;
+              for (let i = 0; i < m * n; i++) {
+                scale = Math.max(scale, Math.abs(r[i]));
+                err = Math.max(err, Math.abs(r[i] - c[i]));
+              }
+              expect(err / scale, `${kernel} ${m}x${n}x${k} tA=${tA} tB=${tB}`).toBeLessThan(1e-5);
+            }
+          }
+        }
+      }
+    });
+  }
+
   it('rejects bad arguments by name', () => {
     expect(() => nativeGemm(new Float32Array(4), new Float32Array(4), 2, 2, 3)).toThrow(/a has 4 elements, needs m\*k = 6/);
     expect(() => nativeGemm(new Float32Array(4), new Float32Array(4), -1, 2, 2)).toThrow(/m must be/);
