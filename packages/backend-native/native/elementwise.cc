@@ -173,6 +173,42 @@ void log1pFast(const float* x, float* out, long lo, long hi) {
   }
 }
 
+// tanh without a libm call per element, so the loop vectorises (glibc's scalar tanhf ran at ~40 ns per
+// element). Cephes' tanhf: x + x^3 P(x^2) for |x| < 0.625, else 1 - 2 / (exp(2|x|) + 1) with the sign of x,
+// exp by Cephes' expf polynomial (|x| is capped at 9, where tanh is 1 in float32). Both branches are
+// computed and blended; NaN stays NaN through either.
+inline float tanhPoly(float x) {
+  const float a = std::min(std::fabs(x), 9.f);
+  const float z = x * x;
+  float p = -5.70498872745E-3f;
+  p = p * z + 2.06390887954E-2f;
+  p = p * z - 5.37397155531E-2f;
+  p = p * z + 1.33314422036E-1f;
+  p = p * z - 3.33332819422E-1f;
+  const float small = std::copysign(x + x * z * p, x);  // keeps tanh(-0) = -0
+  // exp(t), t = 2a in [0, 18]: t = n ln2 + r with n rounded to nearest by the 1.5 * 2^23 trick, |r| <= ln2 / 2.
+  const float t = a + a;
+  const float n = (t * 1.44269504088896341f + 12582912.f) - 12582912.f;
+  const float r = (t - n * 0.693359375f) + n * 2.12194440E-4f;
+  float e = 1.9875691500E-4f;
+  e = e * r + 1.3981999507E-3f;
+  e = e * r + 8.3334519073E-3f;
+  e = e * r + 4.1665795894E-2f;
+  e = e * r + 1.6666665459E-1f;
+  e = e * r + 5.0000001201E-1f;
+  e = e * r * r + r + 1.f;
+  const int32_t scaleBits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &scaleBits, 4);
+  const float large = std::copysign(1.f - 2.f / (e * scale + 1.f), x);
+  return a < 0.625f ? small : large;
+}
+
+void tanhFast(const float* x, float* out, long lo, long hi) {
+  ELBO_IVDEP
+  for (long i = lo; i < hi; i++) out[i] = tanhPoly(x[i]);
+}
+
 struct NegG { static float f(float x, float) { return -x; } };
 struct ExpG { static float f(float x, float) { return std::exp(x); } };
 struct LogG { static float f(float x, float) { return std::log(x); } };
@@ -239,6 +275,7 @@ void unary(UnaryOp op, const float* x, float* out, long n, float alpha) {
     case UnaryOp::LeakyRelu: unaryT<LeakyReluG>(x, out, n, alpha); break;
     case UnaryOp::Relu6: unaryT<Relu6G>(x, out, n, alpha); break;
     case UnaryOp::Elu: unaryT<EluG>(x, out, n, alpha); break;
+    case UnaryOp::Tanh: parallelFor(n, kGrain / 4, [&](long lo, long hi) { tanhFast(x, out, lo, hi); }); break;
     default: break;
   }
 }

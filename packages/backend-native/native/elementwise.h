@@ -7,7 +7,7 @@ namespace elbo {
 
 enum class BinaryOp { Add = 0, Sub, Mul, Div, Max, Min, SquaredDiff, Count };
 enum class UnaryOp { Neg = 0, Exp, Log, Sqrt, Square, Relu, Step, Abs, Log1p, Sigmoid, Softplus, Rsqrt, Reciprocal,
-                     LeakyRelu, Relu6, Elu, Count };
+                     LeakyRelu, Relu6, Elu, Tanh, Count };
 
 // How an operand maps onto the output (flat index i of `total`):
 //   Full: i   Scalar: 0   Repeat: i % n (operand = trailing dims)   Stretch: i / (total / n) (leading dims)

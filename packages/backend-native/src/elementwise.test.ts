@@ -83,6 +83,7 @@ describe('unary kernels match the cpu backend, gradients included', () => {
     LeakyRelu: { f: (x) => tf.leakyRelu(x, 0.3) },
     Relu6: { f: (x) => tf.relu6(tf.mul(x, 8)) },
     Elu: { f: tf.elu },
+    Tanh: { f: tf.tanh },
     Step: { f: (x) => tf.step(x, 0.25) },
   };
   for (const [name, { f, positive }] of Object.entries(ops)) {
@@ -120,6 +121,20 @@ describe('unary kernels match the cpu backend, gradients included', () => {
         expect(Math.abs(a - b) / Math.max(Math.abs(b), 1e-38), `log1p(${big[i]}) = ${a}, cpu ${b}`).toBeLessThan(1e-6);
       }
     }
+  });
+
+  it('Tanh (a polynomial, not libm, natively) matches the cpu kernel per element over its range and at the edges', () => {
+    const values: number[] = [0, -0, 0.625, -0.625, 0.62499, 0.62501, 9, -9, 9.5, 20, -20, 1e30, Infinity, -Infinity, NaN, 1e-45, -1e-45, 1e-20];
+    for (let i = 0; i <= 4000; i++) values.push(-12 + i * 0.006);
+    const big = new Float32Array(40001);
+    for (let i = 0; i < big.length; i++) big[i] = values[i % values.length];
+    const r = onBoth([{ shape: [big.length], values: big }], (t) => tf.tanh(t));
+    for (let i = 0; i < big.length; i++) {
+      const [a, b] = [r.native[0][i], r.cpu[0][i]];
+      if (Number.isNaN(b)) expect(a, `tanh(${big[i]})`).toBeNaN();
+      else expect(Math.abs(a - b) / Math.max(Math.abs(b), 1e-38), `tanh(${big[i]}) = ${a}, cpu ${b}`).toBeLessThan(1e-6);
+    }
+    expect(Object.is(r.native[0][1], -0)).toBe(true);
   });
 
   it('Exp matches the cpu kernel per element over its range and at the edges', () => {

@@ -21,6 +21,7 @@ export const UNARY_OPS = {
   LeakyRelu: 13,
   Relu6: 14,
   Elu: 15,
+  Tanh: 16,
 } as const;
 
 export type NativeUnaryKernel = keyof typeof UNARY_OPS;
