@@ -53,8 +53,23 @@ export const NATIVE_CORE_KERNEL_NAMES: readonly string[] = [
 /** Free arrays kept per length, and in all, by the recycler (bounded so an idle process does not hold much). */
 // A training step keeps ~20 same-sized activations and gradients alive on its tape; with 8 per length the
 // rest were dropped and reallocated every step (fresh multi-100-KB arrays: page faults, GC pressure).
+// The byte bound must hold a whole step's arrays too: a conv VAE on 64x64 images at batch 64 frees about
+// 0.5 GB per step, and with 256 MB its 33 MB activations were reallocated every step at ~170 ms each (first
+// touch of fresh pages) against ~7 ms for the kernel itself. ELBO_NATIVE_POOL_MB sets the bound.
 const MAX_FREE_PER_LENGTH = 64;
-const MAX_FREE_BYTES = 256 * 1024 * 1024;
+const MAX_FREE_BYTES = poolBytes(process.env.ELBO_NATIVE_POOL_MB);
+
+/** The recycler's byte bound from ELBO_NATIVE_POOL_MB (default 1024); a value that is not a size warns and keeps the default. */
+export function poolBytes(mb: string | undefined): number {
+  const fallback = 1024 * 1024 * 1024;
+  if (mb === undefined || mb === '') return fallback;
+  const n = Number(mb);
+  if (!Number.isFinite(n) || n < 0) {
+    console.warn(`@elbo/backend-native: ELBO_NATIVE_POOL_MB must be a number of megabytes >= 0, got ${JSON.stringify(mb)}; using 1024`);
+    return fallback;
+  }
+  return n * 1024 * 1024;
+}
 
 /**
  * tfjs-backend-cpu's backend: tensors stay TypedArrays in JS memory, which the

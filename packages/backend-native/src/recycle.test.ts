@@ -2,6 +2,7 @@ import '@elbo/core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { poolBytes } from './backend';
 import './index';
 
 beforeAll(async () => {
@@ -61,5 +62,31 @@ describe('output-buffer recycling', () => {
     expect(c.dataSync()[0]).toBe(-4);
     expect(z.dataSync()[0]).toBe(20);
     tf.dispose([x, r, c, z]);
+  });
+
+  it('keeps a whole step of large activations: nine 33.5 MB arrays (a 64x64 conv decoder at batch 64) all come back', () => {
+    const x = tf.fill([64, 64, 64, 32], -1);
+    const outs = Array.from({ length: 9 }, () => tf.neg(x));
+    const buffers = new Set(outs.map((t) => storage(t).buffer));
+    tf.dispose(outs);
+    const again = Array.from({ length: 9 }, () => tf.neg(x));
+    // 302 MB in all, over the former 256 MB bound: every array is reused, none allocated afresh.
+    expect(again.every((t) => buffers.has(storage(t).buffer))).toBe(true);
+    tf.dispose([x, ...again]);
+  });
+
+  it('ELBO_NATIVE_POOL_MB sets the byte bound; a value that is not a size warns and keeps 1024 MB', () => {
+    expect(poolBytes(undefined)).toBe(1024 * 1024 * 1024);
+    expect(poolBytes('64')).toBe(64 * 1024 * 1024);
+    expect(poolBytes('0')).toBe(0);
+    const warn = console.warn;
+    const said: string[] = [];
+    console.warn = (m: string) => said.push(m);
+    try {
+      expect(poolBytes('lots')).toBe(1024 * 1024 * 1024);
+    } finally {
+      console.warn = warn;
+    }
+    expect(said).toEqual(['@elbo/backend-native: ELBO_NATIVE_POOL_MB must be a number of megabytes >= 0, got "lots"; using 1024']);
   });
 });
