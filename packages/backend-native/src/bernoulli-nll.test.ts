@@ -44,6 +44,28 @@ describe("core's Bernoulli negative log-likelihood on 'native'", () => {
     for (let i = 0; i < 3; i++) expect(relError(native[i], cpu[i]), ['nll', 'dlogits', 'dx'][i]).toBeLessThan(1e-6);
   });
 
+  it('matches the unfused ops where exp(-|l|) is subnormal or 0 (|l| from 80 to 110, past the range clamp of the polynomial exp)', () => {
+    const ls: number[] = [];
+    const xs: number[] = [];
+    for (let v = 80; v <= 110; v += 0.75) {
+      for (const x of [0, 0.5, 1]) {
+        ls.push(v, -v);
+        xs.push(x, x);
+      }
+    }
+    const n = ls.length;
+    const r = new Float32Array(n).fill(1);
+    const withGrad = (f: (l: tf.Tensor, x: tf.Tensor) => tf.Tensor) => (lt: tf.Tensor, xt: tf.Tensor, rt: tf.Tensor) => {
+      const y = f(lt, xt);
+      const [gl] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(f(a, xt), rt)))([lt]);
+      return [y, gl];
+    };
+    const inputs = [{ shape: [n], values: Float32Array.from(ls) }, { shape: [n], values: Float32Array.from(xs) }, { shape: [n], values: r }];
+    const cpu = onBoth(inputs, withGrad(unfused)).cpu;
+    const native = onBoth(inputs, withGrad(bernoulliNll)).native;
+    for (let i = 0; i < 2; i++) expect(relError(native[i], cpu[i]), ['nll', 'dlogits'][i]).toBeLessThan(1e-6);
+  });
+
   it('the logits gradient matches central finite differences in float64', () => {
     const ls = [-20, -3.5, -0.25, 0.25, 1, 7, 40];
     const xs = [0, 0.3, 1, 0.5, 0.9, 0.1, 1];
