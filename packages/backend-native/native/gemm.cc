@@ -259,22 +259,51 @@ __attribute__((target("avx2"))) void transpose8x8(const float* src, std::ptrdiff
   _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
   _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
+
+// The same for four rows: dst[k * ldd + j] = src[j * lds + k] for j < 4, k < 8.
+__attribute__((target("avx2"))) void transpose4x8(const float* src, std::ptrdiff_t lds, float* dst,
+                                                  std::ptrdiff_t ldd) {
+  const __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds), r2 = _mm256_loadu_ps(src + 2 * lds),
+               r3 = _mm256_loadu_ps(src + 3 * lds);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+               t3 = _mm256_unpackhi_ps(r2, r3);
+  // u_i holds k = i in its low half and k = i + 4 in its high half.
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)),
+               u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)),
+               u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)),
+               u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+  _mm_storeu_ps(dst, _mm256_castps256_ps128(u0));
+  _mm_storeu_ps(dst + ldd, _mm256_castps256_ps128(u1));
+  _mm_storeu_ps(dst + 2 * ldd, _mm256_castps256_ps128(u2));
+  _mm_storeu_ps(dst + 3 * ldd, _mm256_castps256_ps128(u3));
+  _mm_storeu_ps(dst + 4 * ldd, _mm256_extractf128_ps(u0, 1));
+  _mm_storeu_ps(dst + 5 * ldd, _mm256_extractf128_ps(u1, 1));
+  _mm_storeu_ps(dst + 6 * ldd, _mm256_extractf128_ps(u2, 1));
+  _mm_storeu_ps(dst + 7 * ldd, _mm256_extractf128_ps(u3, 1));
+}
 #endif
 
 // dst[k * ldd + j] = src[j * lds + k] for j < rows, k < kc: a block of a matrix whose k runs along memory,
-// written k-major (what packing a transposed operand does). 8 x 8 register transposes where the CPU has AVX2.
+// written k-major (what packing a row-major A, or a transposed B, does). 8 x 8 and 4 x 8 register transposes
+// where the CPU has AVX2, so a 12-row panel is one of each per 8 values of k.
 void transposeBlock(const float* src, std::ptrdiff_t lds, long rows, long kc, float* dst, std::ptrdiff_t ldd) {
-  long k0 = 0;
+  long k0 = 0, j0 = 0;
 #ifdef ELBO_X86
-  if (kHasAvx2 && rows % 8 == 0) {
-    for (; k0 + 8 <= kc; k0 += 8)
-      for (long j = 0; j < rows; j += 8) transpose8x8(src + j * lds + k0, lds, dst + k0 * ldd + j, ldd);
+  if (kHasAvx2 && rows >= 4) {
+    const long kv = kc / 8 * 8;
+    for (long k = 0; k < kv; k += 8) {
+      long j = 0;
+      for (; j + 8 <= rows; j += 8) transpose8x8(src + j * lds + k, lds, dst + k * ldd + j, ldd);
+      for (; j + 4 <= rows; j += 4) transpose4x8(src + j * lds + k, lds, dst + k * ldd + j, ldd);
+    }
+    k0 = kv;
+    j0 = rows / 4 * 4;
   }
 #endif
-  // Row by row: each source row is read along memory.
+  // Row by row (each source row is read along memory): the k tail of every row, and all k of rows left over.
   for (long j = 0; j < rows; j++) {
     const float* s = src + j * lds;
-    for (long k = k0; k < kc; k++) dst[k * ldd + j] = s[k];
+    for (long k = j < j0 ? k0 : 0; k < kc; k++) dst[k * ldd + j] = s[k];
   }
 }
 
@@ -285,8 +314,7 @@ void packA(const KernelInfo& ki, MatRef A, long ic, long mc, long pc, long kc, f
     const long mr = std::min<long>(MR, mc - ir);
     const float* src = A.data + (ic + ir) * A.rs + pc * A.cs;
     if (A.cs == 1 && mr == MR) {
-      for (long k = 0; k < kc; k++)
-        for (int i = 0; i < MR; i++) dst[k * MR + i] = src[i * A.rs + k];
+      transposeBlock(src, A.rs, MR, kc, dst, MR);
     } else if (A.rs == 1 && mr == MR) {
       // op(A) is a transposed row-major matrix: the MR values of each k are contiguous.
       for (long k = 0; k < kc; k++) std::memcpy(dst + k * MR, src + k * A.cs, MR * sizeof(float));
