@@ -83,6 +83,24 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// dense(x, w, bias, out, M, N, K, relu): out = act(x w + bias) for x [M, K], w [K, N], bias [N] or null, act
+// relu or identity, in one call: the bias and the activation are applied by the GEMM's threads to the parts
+// of out they computed (one pass instead of two kernels' passes over the whole output).
+Napi::Value Dense(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const long M = num(env, info[4], "M"), N = num(env, info[5], "N"), K = num(env, info[6], "K");
+  const bool relu = info[7].ToBoolean();
+  if (M == 0 || N == 0) return env.Undefined();
+  const float* x = f32(env, info[0], "x", M * K);
+  const float* w = f32(env, info[1], "w", K * N);
+  const float* bias = info[2].IsNull() || info[2].IsUndefined() ? nullptr : f32(env, info[2], "bias", N);
+  float* out = f32(env, info[3], "out", M * N);
+  const elbo::Epilogue ep{bias, relu};
+  elbo::sgemm(M, N, K, elbo::matRef(x, M, K, false), elbo::matRef(w, K, N, false), out, N, false, false,
+              bias || relu ? &ep : nullptr);
+  return env.Undefined();
+}
+
 // conv2d(kind, in0, in1, out, params[15]); kind 0: y = conv(x, w); 1: dx from (dy, w); 2: dw from (x, dy)
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -266,6 +284,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setGemmKernel", Napi::Function::New(env, SetGemmKernel));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  exports.Set("dense", Napi::Function::New(env, Dense));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));

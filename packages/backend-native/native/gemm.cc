@@ -480,13 +480,33 @@ bool setGemmKernel(const char* name) {
   return true;
 }
 
+namespace {
+
+// The epilogue on rows [0, M) and columns [0, N) of C, whose column 0 is the layer's column j0.
+void applyEpilogue(const Epilogue& ep, long M, long N, long j0, float* C, std::ptrdiff_t ldc) {
+  const float* bias = ep.bias ? ep.bias + j0 : nullptr;
+  for (long i = 0; i < M; i++) {
+    float* c = C + i * ldc;
+    if (bias) {
+      for (long j = 0; j < N; j++) c[j] += bias[j];
+    }
+    if (ep.relu) {
+      // NaN < 0 is false, so NaN stays NaN.
+      for (long j = 0; j < N; j++) c[j] = c[j] < 0.f ? 0.f : c[j];
+    }
+  }
+}
+
+}  // namespace
+
 void sgemm(long M, long N, long K, MatRef A, MatRef B, float* C, std::ptrdiff_t ldc, bool accumulate,
-           bool singleThread) {
+           bool singleThread, const Epilogue* epilogue) {
   const KernelInfo& ki = *gKernel;
   const double flops = 2.0 * M * N * K;
   const int threads = singleThread ? 1 : pool().size();
   if (threads <= 1 || flops < 4e5) {
     gemmSerial(ki, M, N, K, A, B, C, ldc, accumulate);
+    if (epilogue) applyEpilogue(*epilogue, M, N, 0, C, ldc);
     return;
   }
   const long mBlocks = (M + ki.mr - 1) / ki.mr;
@@ -513,6 +533,7 @@ void sgemm(long M, long N, long K, MatRef A, MatRef B, float* C, std::ptrdiff_t 
       for (long i = 0; i < M; i++)
         for (long j = 0; j < N; j++) C[i * ldc + j] += p[i * N + j];
     }
+    if (epilogue) applyEpilogue(*epilogue, M, N, 0, C, ldc);
     return;
   }
   // Split C into one rectangle per thread along the dimension with more micro-tiles.
@@ -527,10 +548,12 @@ void sgemm(long M, long N, long K, MatRef A, MatRef B, float* C, std::ptrdiff_t 
       const long j0 = b0 * ki.nr, j1 = std::min(N, b1 * ki.nr);
       MatRef b{B.data + j0 * B.cs, B.rs, B.cs};
       gemmSerial(ki, M, j1 - j0, K, A, b, C + j0, ldc, accumulate);
+      if (epilogue) applyEpilogue(*epilogue, M, j1 - j0, j0, C + j0, ldc);
     } else {
       const long i0 = b0 * ki.mr, i1 = std::min(M, b1 * ki.mr);
       MatRef a{A.data + i0 * A.rs, A.rs, A.cs};
       gemmSerial(ki, i1 - i0, N, K, a, B, C + i0 * ldc, ldc, accumulate);
+      if (epilogue) applyEpilogue(*epilogue, i1 - i0, N, 0, C + i0 * ldc, ldc);
     }
   });
 }

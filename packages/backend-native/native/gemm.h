@@ -21,9 +21,17 @@ inline MatRef matRef(const float* data, long rows, long cols, bool transposed) {
   return transposed ? MatRef{data, 1, cols} : MatRef{data, cols, 1};
 }
 
-// Multithreaded (the process pool) unless `singleThread`.
+// What a dense layer applies to the product: C[i, j] += bias[j] (when bias is not null), then
+// C = max(C, 0) with NaN kept (when relu), as tfjs's Add and Relu compute them.
+struct Epilogue {
+  const float* bias;
+  bool relu;
+};
+
+// Multithreaded (the process pool) unless `singleThread`. An epilogue runs on each thread's part of C
+// right after that thread computed it, while the part is still in cache.
 void sgemm(long M, long N, long K, MatRef A, MatRef B, float* C, std::ptrdiff_t ldc, bool accumulate,
-           bool singleThread = false);
+           bool singleThread = false, const Epilogue* epilogue = nullptr);
 
 // Batched: C_b = op(A_b) op(B_b) with element strides between batches (0 broadcasts).
 void sgemmBatched(long batch, long M, long N, long K, MatRef A, std::ptrdiff_t strideA, MatRef B,

@@ -43,6 +43,34 @@ describe("core's Dense on 'native' runs the fused dense kernel", () => {
     });
   }
 
+  it('applies bias and relu on each thread part of the output: split by columns, by rows, serial; no bias; NaN kept', () => {
+    const before = tf.memory().numTensors;
+    // [M, K] x [K, N]: 8 rows by 300 columns splits by columns, 200 by 40 by rows, 9 by 17 runs on one thread.
+    for (const [m, k, n] of [[8, 200, 300], [200, 100, 40], [9, 33, 17]]) {
+      for (const activation of ['relu', 'linear'] as const) {
+        for (const withBias of [true, false]) {
+          tf.tidy(() => {
+            const x = tf.randomNormal([m, k], 0, 1, 'float32', m + k);
+            // A NaN in one input row reaches one output row through relu unchanged.
+            const xv = x.dataSync().slice();
+            xv[k + 3] = Number.NaN;
+            const xn = tf.tensor2d(xv, [m, k]);
+            const w = tf.randomNormal([k, n], 0, 0.1, 'float32', n);
+            const b = tf.randomNormal([n], 0, 1, 'float32', 7);
+            const inputs: tf.NamedTensorMap = withBias ? { x: xn, kernel: w, bias: b } : { x: xn, kernel: w };
+            const fused = tf.engine().runKernel(FUSED_DENSE_KERNEL, inputs, { activation }) as tf.Tensor;
+            const lin = withBias ? tf.add(tf.matMul(xn, w), b) : tf.matMul(xn, w);
+            const ref = activation === 'relu' ? tf.relu(lin) : lin;
+            const got = fused.dataSync() as Float32Array;
+            expect(Array.from(got.slice(n, 2 * n)).every(Number.isNaN), `${m}x${k}x${n} NaN row`).toBe(true);
+            expect(relError(got, ref.dataSync() as Float32Array), `${m}x${k}x${n} ${activation} bias=${withBias}`).toBeLessThan(1e-6);
+          });
+        }
+      }
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('is the kernel Dense runs, and a layer whose input needs no gradient skips the input gradient', async () => {
     const layer = new Dense(8, 4, new Rng(4), { activation: 'relu' });
     const x = tf.randomNormal([5, 8], 0, 1, 'float32', 5);

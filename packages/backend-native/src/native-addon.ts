@@ -27,6 +27,8 @@ export interface NativeAddon {
     strideB: number,
     accumulate: boolean,
   ): void;
+  /** out = act(x w + bias), x [m, k], w [k, n], bias [n] or null, act relu (NaN kept) or identity. */
+  dense(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, m: number, n: number, k: number, relu: boolean): void;
   conv2d(kind: 0 | 1 | 2, in0: Float32Array, in1: Float32Array, out: Float32Array, params: number[]): void;
   binary(op: number, a: Float32Array, aMode: BroadcastMode, b: Float32Array, bMode: BroadcastMode, out: Float32Array): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;

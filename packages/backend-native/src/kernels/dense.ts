@@ -2,7 +2,6 @@ import { FUSED_DENSE_KERNEL } from '@elbo/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { requireAddon } from '../native-addon';
-import { UNARY_OPS } from './unary';
 import { allocOutput, floatData } from './util';
 
 /**
@@ -50,9 +49,7 @@ export function fusedDenseKernelConfig(): tf.KernelConfig {
       const [m, k] = x.shape;
       const n = kernel.shape[1];
       const out = allocOutput(backend, m * n);
-      addon.sgemm(values(backend, x, 'x'), values(backend, kernel, 'kernel'), out, 1, m, n, k, false, false, 0, 0, false);
-      if (bias) addon.binary(0, out, 0, values(backend, bias, 'bias'), 2, out);
-      if (activation === 'relu') addon.unary(UNARY_OPS.Relu, out, out, 0);
+      addon.dense(values(backend, x, 'x'), values(backend, kernel, 'kernel'), bias ? values(backend, bias, 'bias') : null, out, m, n, k, activation === 'relu');
       return backend.makeTensorInfo([m, n], 'float32', out);
     },
   };
