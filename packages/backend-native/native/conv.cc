@@ -5,6 +5,10 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 #include "gemm.h"
 #include "thread_pool.h"
 
@@ -112,9 +116,117 @@ void forEachTap(const ConvParams& p, long b0, long b1, F&& fn) {
         }
 }
 
+// One output channel with inC a multiple of the vector width (a decoder's output conv: 32 channels to 1),
+// in AVX-512 or AVX2 registers: the forward keeps one accumulator per output value across its taps and
+// reduces once; the gradients are one fused multiply-add per vector of channels per tap. The generic loops
+// below reduced every tap's partial sums and ran at SSE width: 2.4 ms forward and about 3 ms for each
+// gradient on a batch of 64 28x28x32 maps, one thread.
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+__attribute__((target("avx512f"))) void oneChannelAvx512(int kind, const ConvParams& p, const float* a,
+                                                         const float* b, float* out, long b0, long b1) {
+  const long C = p.inC;
+  for (long bi = b0; bi < b1; bi++)
+    for (long oh = 0; oh < p.outH; oh++)
+      for (long ow = 0; ow < p.outW; ow++) {
+        const long row = (bi * p.outH + oh) * p.outW + ow;
+        __m512 acc = _mm512_setzero_ps();
+        for (long kh = 0; kh < p.kH; kh++) {
+          const long ih = oh * p.strideH - p.padTop + kh * p.dilationH;
+          if (ih < 0 || ih >= p.inH) continue;
+          for (long kw = 0; kw < p.kW; kw++) {
+            const long iw = ow * p.strideW - p.padLeft + kw * p.dilationW;
+            if (iw < 0 || iw >= p.inW) continue;
+            const long xo = ((bi * p.inH + ih) * p.inW + iw) * C;
+            const long tap = (kh * p.kW + kw) * C;
+            if (kind == 0) {  // a = x, b = w: y[row] = sum of x . w over taps
+              for (long c = 0; c < C; c += 16)
+                acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + xo + c), _mm512_loadu_ps(b + tap + c), acc);
+            } else if (kind == 1) {  // a = dy, b = w: dx[tap's pixel] += dy[row] w[tap]
+              const __m512 g = _mm512_set1_ps(a[row]);
+              for (long c = 0; c < C; c += 16)
+                _mm512_storeu_ps(out + xo + c, _mm512_fmadd_ps(g, _mm512_loadu_ps(b + tap + c), _mm512_loadu_ps(out + xo + c)));
+            } else {  // a = x, b = dy: dw[tap] += x[tap's pixel] dy[row]
+              const __m512 g = _mm512_set1_ps(b[row]);
+              for (long c = 0; c < C; c += 16)
+                _mm512_storeu_ps(out + tap + c, _mm512_fmadd_ps(_mm512_loadu_ps(a + xo + c), g, _mm512_loadu_ps(out + tap + c)));
+            }
+          }
+        }
+        if (kind == 0) {
+          // Halves added down to one lane (through memory: GCC's 512-to-256 extracts warn of undefined lanes).
+          alignas(64) float lanes[16];
+          _mm512_store_ps(lanes, acc);
+          const __m256 h8 = _mm256_add_ps(_mm256_load_ps(lanes), _mm256_load_ps(lanes + 8));
+          const __m128 h = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
+          const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+          out[row] = _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+        }
+      }
+}
+
+__attribute__((target("avx2,fma"))) void oneChannelAvx2(int kind, const ConvParams& p, const float* a, const float* b,
+                                                        float* out, long b0, long b1) {
+  const long C = p.inC;
+  for (long bi = b0; bi < b1; bi++)
+    for (long oh = 0; oh < p.outH; oh++)
+      for (long ow = 0; ow < p.outW; ow++) {
+        const long row = (bi * p.outH + oh) * p.outW + ow;
+        __m256 acc = _mm256_setzero_ps();
+        for (long kh = 0; kh < p.kH; kh++) {
+          const long ih = oh * p.strideH - p.padTop + kh * p.dilationH;
+          if (ih < 0 || ih >= p.inH) continue;
+          for (long kw = 0; kw < p.kW; kw++) {
+            const long iw = ow * p.strideW - p.padLeft + kw * p.dilationW;
+            if (iw < 0 || iw >= p.inW) continue;
+            const long xo = ((bi * p.inH + ih) * p.inW + iw) * C;
+            const long tap = (kh * p.kW + kw) * C;
+            if (kind == 0) {
+              for (long c = 0; c < C; c += 8)
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + xo + c), _mm256_loadu_ps(b + tap + c), acc);
+            } else if (kind == 1) {
+              const __m256 g = _mm256_set1_ps(a[row]);
+              for (long c = 0; c < C; c += 8)
+                _mm256_storeu_ps(out + xo + c, _mm256_fmadd_ps(g, _mm256_loadu_ps(b + tap + c), _mm256_loadu_ps(out + xo + c)));
+            } else {
+              const __m256 g = _mm256_set1_ps(b[row]);
+              for (long c = 0; c < C; c += 8)
+                _mm256_storeu_ps(out + tap + c, _mm256_fmadd_ps(_mm256_loadu_ps(a + xo + c), g, _mm256_loadu_ps(out + tap + c)));
+            }
+          }
+        }
+        if (kind == 0) {
+          const __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+          const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+          out[row] = _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+        }
+      }
+}
+
+// 2: AVX-512 (inC a multiple of 16), 1: AVX2 + FMA (inC a multiple of 8), 0: the generic loops.
+int oneChannelLevel(const ConvParams& p) {
+  static const bool has512 = (__builtin_cpu_init(), __builtin_cpu_supports("avx512f"));
+  static const bool has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (p.outC != 1) return 0;
+  if (has512 && p.inC % 16 == 0) return 2;
+  if (has2 && p.inC % 8 == 0) return 1;
+  return 0;
+}
+
+// kind 0: out = y from (x, w); 1: out = dx (zeroed by the caller) from (dy, w); 2: out += dw from (x, dy).
+bool oneChannel(int kind, const ConvParams& p, const float* a, const float* b, float* out, long b0, long b1) {
+  const int level = oneChannelLevel(p);
+  if (level == 2) oneChannelAvx512(kind, p, a, b, out, b0, b1);
+  if (level == 1) oneChannelAvx2(kind, p, a, b, out, b0, b1);
+  return level > 0;
+}
+#else
+bool oneChannel(int, const ConvParams&, const float*, const float*, float*, long, long) { return false; }
+#endif
+
 void directForward(const ConvParams& p, const float* x, const float* w, float* y) {
   const long C = p.inC, O = p.outC;
   parallelFor(p.batch, 1, [&](long lo, long hi) {
+    if (oneChannel(0, p, x, w, y, lo, hi)) return;
     std::memset(y + lo * p.outH * p.outW * O, 0, (hi - lo) * p.outH * p.outW * O * sizeof(float));
     forEachTap(p, lo, hi, [&](long row, long tap, long xo) {
       const float* xv = x + xo;
@@ -145,6 +257,7 @@ void directBackpropInput(const ConvParams& p, const float* dy, const float* w, f
   const long image = p.inH * p.inW * C;
   parallelFor(p.batch, 1, [&](long lo, long hi) {
     std::memset(dx + lo * image, 0, (hi - lo) * image * sizeof(float));
+    if (oneChannel(1, p, dy, w, dx, lo, hi)) return;
     forEachTap(p, lo, hi, [&](long row, long tap, long xo) {
       const float* g = dy + row * O;
       const float* wt = w + tap * C * O;
@@ -170,6 +283,7 @@ void directBackpropFilter(const ConvParams& p, const float* x, const float* dy, 
   pool().run(static_cast<int>(parts), [&](int t) {
     const long b0 = p.batch * t / parts, b1 = p.batch * (t + 1) / parts;
     float* acc = partial.data() + t * wsize;
+    if (oneChannel(2, p, x, dy, acc, b0, b1)) return;
     forEachTap(p, b0, b1, [&](long row, long tap, long xo) {
       const float* xv = x + xo;
       const float* g = dy + row * O;

@@ -35,6 +35,10 @@ const cases: Case[] = [
   // Enough images for the per-image (implicit im2col) path on up to 16 threads.
   { x: [33, 5, 6, 2], k: [3, 3], outC: 3, stride: 2, pad: 'same' },
   { x: [33, 7, 6, 3], k: [3, 2], outC: 1, stride: 1, pad: 'valid' },
+  // One output channel from a multiple of 16 channels (the AVX-512 loops), of 8 (AVX2), dilated.
+  { x: [3, 9, 8, 32], k: [3, 3], outC: 1, stride: 1, pad: 'same' },
+  { x: [2, 10, 9, 24], k: [3, 3], outC: 1, stride: 2, pad: 'valid' },
+  { x: [2, 7, 7, 16], k: [3, 3], outC: 1, stride: 1, pad: 'same', dilation: 2 },
 ];
 
 describe('Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter match the cpu backend', () => {
