@@ -172,6 +172,67 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// dyAct = dy * act'(y) and db += its rows, for rows [0, M) of [M, N]: tfjs's semantics (relu: dy * step(y),
+// NaN where y is NaN, so 0 * inf and NaN inputs propagate as in the unfused ops). The outputs are separate
+// arrays from the inputs, so the column loops vectorise.
+#if defined(__GNUC__) || defined(__clang__)
+#define ELBO_ADDON_INLINE inline __attribute__((always_inline))
+#else
+#define ELBO_ADDON_INLINE inline
+#endif
+
+ELBO_ADDON_INLINE void denseActGradRows(const float* dy, const float* y, bool relu, float* dyAct, float* db, long M,
+                                        long N) {
+  for (long i = 0; i < M; i++) {
+    const float* dyr = dy + i * N;
+    const float* yr = y + i * N;
+    float* ar = dyAct + i * N;
+    if (relu) {
+#if defined(__GNUC__)
+#pragma GCC ivdep
+#endif
+      for (long j = 0; j < N; j++) {
+        const float yj = yr[j];
+        const float step = yj != yj ? yj : (yj > 0.f ? 1.f : 0.f);
+        const float a = dyr[j] * step;
+        ar[j] = a;
+        db[j] += a;
+      }
+    } else {
+#if defined(__GNUC__)
+#pragma GCC ivdep
+#endif
+      for (long j = 0; j < N; j++) {
+        const float a = dyr[j];
+        ar[j] = a;
+        db[j] += a;
+      }
+    }
+  }
+}
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+// Sixteen or eight lanes where the CPU has them instead of SSE's four (at batch 128 the loops ran ~0.1 ms
+// of a step's seven layer gradients, beside 1.3 ms of GEMMs).
+__attribute__((target("avx512f"))) void denseActGradRowsAvx512(const float* dy, const float* y, bool relu, float* dyAct,
+                                                               float* db, long M, long N) {
+  denseActGradRows(dy, y, relu, dyAct, db, M, N);
+}
+__attribute__((target("avx2"))) void denseActGradRowsAvx2(const float* dy, const float* y, bool relu, float* dyAct,
+                                                          float* db, long M, long N) {
+  denseActGradRows(dy, y, relu, dyAct, db, M, N);
+}
+#endif
+
+void denseActGrad(const float* dy, const float* y, bool relu, float* dyAct, float* db, long M, long N) {
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+  static const int level = (__builtin_cpu_init(), __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0);
+  if (level == 2) return denseActGradRowsAvx512(dy, y, relu, dyAct, db, M, N);
+  if (level == 1) return denseActGradRowsAvx2(dy, y, relu, dyAct, db, M, N);
+#endif
+  denseActGradRows(dy, y, relu, dyAct, db, M, N);
+}
+
 // denseGrad(dy, y, x, relu, dyAct, dW, db, M, N, K): the gradient of y = act(x W + b) for
 // x [M, K], W [K, N], y and dy [M, N]. dyAct = dy * act'(y) with tfjs's semantics (relu: dy * step(y),
 // NaN where y is NaN, so 0 * inf and NaN inputs propagate as in the unfused ops), db = column sums of
@@ -187,21 +248,7 @@ Napi::Value DenseGrad(const Napi::CallbackInfo& info) {
   float* dW = f32(env, info[5], "dW", K * N);
   float* db = f32(env, info[6], "db", N);
   for (long j = 0; j < N; j++) db[j] = 0.f;
-  for (long i = 0; i < M; i++) {
-    const float* dyr = dy + i * N;
-    const float* yr = y + i * N;
-    float* ar = dyAct + i * N;
-    if (relu) {
-      for (long j = 0; j < N; j++) {
-        const float yj = yr[j];
-        const float step = yj != yj ? yj : (yj > 0.f ? 1.f : 0.f);
-        ar[j] = dyr[j] * step;
-      }
-    } else {
-      for (long j = 0; j < N; j++) ar[j] = dyr[j];
-    }
-    for (long j = 0; j < N; j++) db[j] += ar[j];
-  }
+  denseActGrad(dy, y, relu, dyAct, db, M, N);
   if (M == 0) {
     for (long i = 0; i < K * N; i++) dW[i] = 0.f;
   } else if (K > 0 && N > 0) {
