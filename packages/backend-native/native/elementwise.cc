@@ -173,23 +173,16 @@ void log1pFast(const float* x, float* out, long lo, long hi) {
   }
 }
 
-// tanh without a libm call per element, so the loop vectorises (glibc's scalar tanhf ran at ~40 ns per
-// element). Cephes' tanhf: x + x^3 P(x^2) for |x| < 0.625, else 1 - 2 / (exp(2|x|) + 1) with the sign of x,
-// exp by Cephes' expf polynomial (|x| is capped at 9, where tanh is 1 in float32). Both branches are
-// computed and blended; NaN stays NaN through either.
-inline float tanhPoly(float x) {
-  const float a = std::min(std::fabs(x), 9.f);
-  const float z = x * x;
-  float p = -5.70498872745E-3f;
-  p = p * z + 2.06390887954E-2f;
-  p = p * z - 5.37397155531E-2f;
-  p = p * z + 1.33314422036E-1f;
-  p = p * z - 3.33332819422E-1f;
-  const float small = std::copysign(x + x * z * p, x);  // keeps tanh(-0) = -0
-  // exp(t), t = 2a in [0, 18]: t = n ln2 + r with n rounded to nearest by the 1.5 * 2^23 trick, |r| <= ln2 / 2.
-  const float t = a + a;
-  const float n = (t * 1.44269504088896341f + 12582912.f) - 12582912.f;
-  const float r = (t - n * 0.693359375f) + n * 2.12194440E-4f;
+// exp(x) for x <= 0 (or NaN) without a libm call, so the loops below vectorise (glibc's scalar expf was
+// most of the Bernoulli NLL kernels, a per-sample cost of an MLP VAE step). Cephes' expf: x = n ln2 + r with
+// n rounded to nearest by the 1.5 * 2^23 trick, |r| <= ln2 / 2, a degree-6 polynomial (~1 ulp). 2^n is
+// applied as two factors 2^(n/2) 2^(n - n/2), each a normal float for x >= -104, so results below the
+// smallest normal float round to subnormals and then 0 as libm's do. NaN stays NaN through r.
+ELBO_ALWAYS_INLINE float expNonPositive(float x) {
+  x = x < -104.f ? -104.f : x;
+  const float t = x * 1.44269504088896341f + 12582912.f;
+  const float n = t - 12582912.f;
+  const float r = (x - n * 0.693359375f) + n * 2.12194440E-4f;
   float e = 1.9875691500E-4f;
   e = e * r + 1.3981999507E-3f;
   e = e * r + 8.3334519073E-3f;
@@ -197,10 +190,34 @@ inline float tanhPoly(float x) {
   e = e * r + 1.6666665459E-1f;
   e = e * r + 5.0000001201E-1f;
   e = e * r * r + r + 1.f;
-  const int32_t scaleBits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &scaleBits, 4);
-  const float large = std::copysign(1.f - 2.f / (e * scale + 1.f), x);
+  // n in [-150, 0] as an integer from t's bits (t's ulp is 1 there); garbage for NaN, whose e is already NaN,
+  // so the integer steps are unsigned (wrapping, not overflowing).
+  uint32_t tb;
+  std::memcpy(&tb, &t, 4);
+  const int32_t ni = static_cast<int32_t>(tb - 0x4B400000u);
+  const int32_t half = ni / 2;
+  const uint32_t bits1 = (static_cast<uint32_t>(half) + 127u) << 23;
+  const uint32_t bits2 = (static_cast<uint32_t>(ni) - static_cast<uint32_t>(half) + 127u) << 23;
+  float s1, s2;
+  std::memcpy(&s1, &bits1, 4);
+  std::memcpy(&s2, &bits2, 4);
+  return e * s1 * s2;
+}
+
+// tanh without a libm call per element, so the loop vectorises (glibc's scalar tanhf ran at ~40 ns per
+// element). Cephes' tanhf: x + x^3 P(x^2) for |x| < 0.625, else (1 - e) / (1 + e) with e = exp(-2|x|) and
+// the sign of x. Both branches are computed and blended; NaN stays NaN through either.
+inline float tanhPoly(float x) {
+  const float z = x * x;
+  float p = -5.70498872745E-3f;
+  p = p * z + 2.06390887954E-2f;
+  p = p * z - 5.37397155531E-2f;
+  p = p * z + 1.33314422036E-1f;
+  p = p * z - 3.33332819422E-1f;
+  const float small = std::copysign(x + x * z * p, x);  // keeps tanh(-0) = -0
+  const float a = std::fabs(x);
+  const float e = expNonPositive(-2.f * a);
+  const float large = std::copysign((1.f - e) / (1.f + e), x);
   return a < 0.625f ? small : large;
 }
 
@@ -281,37 +298,6 @@ void unary(UnaryOp op, const float* x, float* out, long n, float alpha) {
 }
 
 namespace {
-
-// exp(x) for x <= 0 (or NaN) without a libm call, so the loops below vectorise (glibc's scalar expf was
-// most of the Bernoulli NLL kernels, a per-sample cost of an MLP VAE step). Cephes' expf: x = n ln2 + r with
-// n rounded to nearest by the 1.5 * 2^23 trick, |r| <= ln2 / 2, a degree-6 polynomial (~1 ulp). 2^n is
-// applied as two factors 2^(n/2) 2^(n - n/2), each a normal float for x >= -104, so results below the
-// smallest normal float round to subnormals and then 0 as libm's do. NaN stays NaN through r.
-ELBO_ALWAYS_INLINE float expNonPositive(float x) {
-  x = x < -104.f ? -104.f : x;
-  const float t = x * 1.44269504088896341f + 12582912.f;
-  const float n = t - 12582912.f;
-  const float r = (x - n * 0.693359375f) + n * 2.12194440E-4f;
-  float e = 1.9875691500E-4f;
-  e = e * r + 1.3981999507E-3f;
-  e = e * r + 8.3334519073E-3f;
-  e = e * r + 4.1665795894E-2f;
-  e = e * r + 1.6666665459E-1f;
-  e = e * r + 5.0000001201E-1f;
-  e = e * r * r + r + 1.f;
-  // n in [-150, 0] as an integer from t's bits (t's ulp is 1 there); garbage for NaN, whose e is already NaN,
-  // so the integer steps are unsigned (wrapping, not overflowing).
-  uint32_t tb;
-  std::memcpy(&tb, &t, 4);
-  const int32_t ni = static_cast<int32_t>(tb - 0x4B400000u);
-  const int32_t half = ni / 2;
-  const uint32_t bits1 = (static_cast<uint32_t>(half) + 127u) << 23;
-  const uint32_t bits2 = (static_cast<uint32_t>(ni) - static_cast<uint32_t>(half) + 127u) << 23;
-  float s1, s2;
-  std::memcpy(&s1, &bits1, 4);
-  std::memcpy(&s2, &bits2, 4);
-  return e * s1 * s2;
-}
 
 ELBO_ALWAYS_INLINE void bernoulliNllRange(const float* l, const float* x, float* out, long lo, long hi) {
   // e = exp(-|l|) is in [0, 1] or NaN, where log1pPoly is exact to ~1 ulp without the fix-up log1pFast needs
