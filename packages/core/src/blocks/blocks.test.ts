@@ -124,12 +124,14 @@ describe('LatentVariableModel', () => {
       const state = m.rng.getState();
       const lw = m.importanceLogWeights(x, 3);
       expect(lw.shape).toEqual([3, 16]);
-      // The batched computation equals the draw-by-draw definition with the same noise.
+      // The batched computation equals the definition draw by draw with the same noise: one draw of the
+      // posterior repeated 3 times, whose rows i * 16 .. i * 16 + 15 are draw i of the 16 examples.
       m.rng.setState(state);
       const q = m.encode(x);
-      const rows = [0, 1, 2].map(() => {
-        const z = q.rsample!(m.rng);
-        return tf.sub(tf.add(m.decode(z).logProb(x), m.prior.logProb(z)), q.logProb(z));
+      const z = q.repeat!(3).rsample!(m.rng);
+      const rows = [0, 1, 2].map((i) => {
+        const zi = tf.slice(z, i * 16, 16);
+        return tf.sub(tf.add(m.decode(zi).logProb(x), m.prior.logProb(zi)), q.logProb(zi));
       });
       expect(tf.max(tf.abs(tf.sub(tf.stack(rows), lw))).dataSync()[0]).toBeLessThan(1e-3);
       // ELBO (mean of log-weights) lies below log p(x) <= 0 for Bernoulli data.
