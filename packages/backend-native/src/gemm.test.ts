@@ -29,6 +29,24 @@ describe('every GEMM micro-kernel this CPU runs matches a float64 reference', ()
     restore();
   });
   const rng = new Rng(6);
+  /** The kernel's op(A) op(B) of random m x k and k x n operands, all four transposes, within 1e-5 of the reference. */
+  const expectEveryTransposeMatches = (kernel: string, m: number, n: number, k: number): void => {
+    for (const tA of [false, true]) {
+      for (const tB of [false, true]) {
+        const a = randomArray(rng, m * k);
+        const b = randomArray(rng, k * n);
+        const c = nativeGemm(a, b, m, n, k, { transposeA: tA, transposeB: tB });
+        const r = reference(a, b, m, n, k, tA, tB);
+        let scale = 0;
+        let err = 0;
+        for (let i = 0; i < m * n; i++) {
+          scale = Math.max(scale, Math.abs(r[i]));
+          err = Math.max(err, Math.abs(r[i] - c[i]));
+        }
+        expect(err / scale, `${kernel} ${m}x${n}x${k} tA=${tA} tB=${tB}`).toBeLessThan(1e-5);
+      }
+    }
+  };
   it('the portable kernel is always available', () => {
     expect(supported).toContain('generic');
   });
@@ -38,21 +56,7 @@ describe('every GEMM micro-kernel this CPU runs matches a float64 reference', ()
       expect(setGemmKernel(kernel)).toBe(true);
       // Row counts past whole MR-row tiles of every size class (avx512 computes edges of <= 4 and <= 8 rows apart).
       for (const [m, n, k] of [[1, 1, 1], [13, 37, 5], [33, 65, 300], [150, 3, 270], [9, 1, 700], [16, 40, 20], [20, 33, 17], [7, 64, 9]]) {
-        for (const tA of [false, true]) {
-          for (const tB of [false, true]) {
-            const a = randomArray(rng, m * k);
-            const b = randomArray(rng, k * n);
-            const c = nativeGemm(a, b, m, n, k, { transposeA: tA, transposeB: tB });
-            const r = reference(a, b, m, n, k, tA, tB);
-            let scale = 0;
-            let err = 0;
-            for (let i = 0; i < m * n; i++) {
-              scale = Math.max(scale, Math.abs(r[i]));
-              err = Math.max(err, Math.abs(r[i] - c[i]));
-            }
-            expect(err / scale, `${kernel} ${m}x${n}x${k} tA=${tA} tB=${tB}`).toBeLessThan(1e-5);
-          }
-        }
+        expectEveryTransposeMatches(kernel, m, n, k);
       }
     });
   }
@@ -63,23 +67,7 @@ describe('every GEMM micro-kernel this CPU runs matches a float64 reference', ()
     it.skipIf(!supported.includes(kernel))(`${kernel}: batch-sized M on both sides of the in-place threshold, every transpose`, () => {
       expect(setGemmKernel(kernel)).toBe(true);
       for (const m of [1, 4, 16, 47, 48, 49, 60]) {
-        for (const [n, k] of [[70, 270], [32, 8], [96, 515], [20, 400]]) {
-          for (const tA of [false, true]) {
-            for (const tB of [false, true]) {
-              const a = randomArray(rng, m * k);
-              const b = randomArray(rng, k * n);
-              const c = nativeGemm(a, b, m, n, k, { transposeA: tA, transposeB: tB });
-              const r = reference(a, b, m, n, k, tA, tB);
-              let scale = 0;
-              let err = 0;
-              for (let i = 0; i < m * n; i++) {
-                scale = Math.max(scale, Math.abs(r[i]));
-                err = Math.max(err, Math.abs(r[i] - c[i]));
-              }
-              expect(err / scale, `${kernel} ${m}x${n}x${k} tA=${tA} tB=${tB}`).toBeLessThan(1e-5);
-            }
-          }
-        }
+        for (const [n, k] of [[70, 270], [32, 8], [96, 515], [20, 400]]) expectEveryTransposeMatches(kernel, m, n, k);
       }
     });
   }
