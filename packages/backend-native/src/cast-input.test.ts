@@ -15,8 +15,8 @@ describe('float32 tensors cast from bool or int32 (storage shared with the sourc
     const backend = tf.backend() as MathBackendCPU;
     const mask = tf.tensor2d([[1, 0, 1], [0, 1, 1]], [2, 3], 'bool');
     const ints = tf.tensor2d([[1, -2], [3, 4], [5, -6]], [3, 2], 'int32');
-    const x = mask.cast('float32');
-    const w = ints.cast('float32');
+    const x = tf.cast(mask, 'float32');
+    const w = tf.cast(ints, 'float32');
     // The cpu backend aliases the storage: these float32 tensors hold a Uint8Array and an Int32Array.
     expect(backend.data.get(x.dataId).values).toBeInstanceOf(Uint8Array);
     expect(backend.data.get(w.dataId).values).toBeInstanceOf(Int32Array);
