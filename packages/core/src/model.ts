@@ -179,6 +179,28 @@ export interface GenerativeModel {
 }
 
 /**
+ * Run `fn` with the model's own generator set to `rng`'s state, then put the
+ * generator back (also when `fn` throws, or when its promise settles). A
+ * measurement that draws with the model's Rng (samples, importance draws) then
+ * draws the same numbers wherever it runs: before or after other measurements,
+ * or inside training, whose draws it leaves as they were.
+ */
+export function withModelDraws<T>(model: GenerativeModel, rng: Rng, fn: () => T): T {
+  const saved = model.rng.getState();
+  model.rng.setState(rng.getState());
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    model.rng.setState(saved);
+    throw e;
+  }
+  if (result instanceof Promise) return result.finally(() => model.rng.setState(saved)) as T;
+  model.rng.setState(saved);
+  return result;
+}
+
+/**
  * Points between two latent codes, inclusive of both ends.
  * @param za [1, d] or [d]
  * @param zb same shape as za

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import './tfjs-setup';
-import { type BaseModelConfig, type GenerativeModel, interpolateLatents } from './model';
+import { type BaseModelConfig, type GenerativeModel, interpolateLatents, withModelDraws } from './model';
+import { Rng } from './rng';
 import { InputError } from './errors';
 import { baseModelConfigSchema, refineBaseConfig } from './model-config';
 import { klWeightSchedule } from './objective/kl-weight';
@@ -182,5 +183,36 @@ describe('interpolateLatents', () => {
       expect(() => interpolateLatents(a, b, 1)).toThrow(/steps/);
     });
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('withModelDraws', () => {
+  const modelWith = (rng: Rng) => ({ rng }) as unknown as GenerativeModel;
+
+  it('draws the given stream whatever state the model was in, and puts the model back', () => {
+    const draws = (m: GenerativeModel) => withModelDraws(m, new Rng(7).fork('fid'), () => [m.rng.next(), m.rng.next()]);
+    const a = modelWith(new Rng(1));
+    const b = modelWith(new Rng(2));
+    b.rng.next();
+    const before = a.rng.getState();
+    expect(draws(a)).toEqual(draws(b));
+    expect(a.rng.getState()).toEqual(before);
+    const expected = new Rng(7).fork('fid');
+    expect(draws(a)).toEqual([expected.next(), expected.next()]);
+  });
+
+  it('puts the model back when fn throws and when its promise settles', async () => {
+    const m = modelWith(new Rng(3));
+    const before = m.rng.getState();
+    expect(() => withModelDraws(m, new Rng(9), () => { m.rng.next(); throw new Error('boom'); })).toThrow('boom');
+    expect(m.rng.getState()).toEqual(before);
+    const value = await withModelDraws(m, new Rng(9), async () => {
+      await Promise.resolve();
+      return m.rng.next();
+    });
+    expect(value).toBe(new Rng(9).next());
+    expect(m.rng.getState()).toEqual(before);
+    await expect(withModelDraws(m, new Rng(9), async () => { m.rng.next(); throw new Error('late'); })).rejects.toThrow('late');
+    expect(m.rng.getState()).toEqual(before);
   });
 });

@@ -12,6 +12,7 @@ import {
   type GenerativeModel,
   getVariant,
   Rng,
+  withModelDraws,
 } from '@elbo/core';
 import { createBatchSource, DSprites, type ImageDataset, loadMnist, takeSubset } from '@elbo/datasets';
 import { activeUnits, fid, importanceSampledNll, type MnistClassifier, migOfModel, mnistClassifier, modelSamples, sapOfModel } from '@elbo/metrics';
@@ -72,7 +73,9 @@ function benchData(ds: ImageDataset, inputShape: number[], oneHot: boolean): Ben
  * - `fid`: FID of `spec.fidSamples` samples against the test images with the MNIST classifier (MNIST models);
  * - `mig`, `sap`: for dSprites models (colour, the constant factor, left out);
  * - the variant's own bench metrics, by the names it gives them.
- * The model is put in eval mode; samples use its RNG, so a freshly loaded model gives the same numbers.
+ * The model is put in eval mode. FID and the variant's metrics draw with the model's generator set
+ * to streams forked from `spec.seed` (and put back after), so each gives the same numbers whichever
+ * metrics ran before it and whatever state the generator was loaded with.
  */
 export async function measureCard(model: GenerativeModel, data: DataSpec, spec: EvaluationSpec, log: (line: string) => void = () => {}): Promise<Record<string, number>> {
   model.eval();
@@ -111,7 +114,7 @@ export async function measureCard(model: GenerativeModel, data: DataSpec, spec: 
     const real = bd.testImages();
     const realImages = tf.reshape(real, [real.shape[0], 28, 28, 1]);
     const generated = modelSamples(model, spec.fidSamples, 250, (k) => tf.tidy(() => tf.reshape(model.sample(k), [k, 28, 28, 1])));
-    metrics.fid = fid(realImages, generated, { extractor });
+    metrics.fid = withModelDraws(model, new Rng(spec.seed).fork('fid'), () => fid(realImages, generated, { extractor }));
     tf.dispose([real, realImages]);
   }
 
@@ -144,7 +147,7 @@ export async function measureCard(model: GenerativeModel, data: DataSpec, spec: 
         classifier: sharedClassifier,
       },
     };
-    const extra = await hooks.metrics(model, ctx);
+    const extra = await withModelDraws(model, new Rng(spec.seed).fork('variant-metrics'), () => hooks.metrics!(model, ctx));
     for (const [k, v] of Object.entries(extra)) if (Number.isFinite(v)) metrics[k] = v;
   }
   return metrics;

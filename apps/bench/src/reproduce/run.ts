@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { type BatchSource, type Callback, fit, type GenerativeModel, Rng } from '@elbo/core';
+import { type BatchSource, type Callback, fit, type GenerativeModel, Rng, withModelDraws } from '@elbo/core';
 import { DSprites, DSpritesSource } from '@elbo/datasets';
 import { importanceSampledNll, migOfModel, sapOfModel } from '@elbo/metrics';
 import { UsageError } from '../errors';
@@ -423,22 +423,6 @@ async function runSeed(
     return out;
   } finally {
     model.dispose();
-  }
-}
-
-/**
- * Run `fn` with the model's own generator set to `rng`'s state, then put the
- * generator back. Models that draw importance samples with their own Rng
- * (vae, hvae) then draw the same samples wherever the evaluation runs, and an
- * evaluation inside training (the curve) leaves the training draws as they were.
- */
-function withModelDraws<T>(model: GenerativeModel, rng: Rng, fn: () => T): T {
-  const saved = model.rng.getState();
-  model.rng.setState(rng.getState());
-  try {
-    return fn();
-  } finally {
-    model.rng.setState(saved);
   }
 }
 
