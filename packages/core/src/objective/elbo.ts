@@ -175,27 +175,35 @@ export function elboObjective(spec: ObjectiveSpec): LossOutput {
       // Latent dimensions over every term: the divisor of reduction 'mean'.
       const dims = kls.reduce((n, t) => n + (t.value.rank === 2 ? (t.value.shape[1] as number) : 1), 0);
       const scale = (s: tf.Tensor) => (reduction === 'mean' ? tf.div(s, dims) : s);
-      const klPerExample = tf.addN(kls.map((t) => (t.value.rank === 2 ? tf.sum(t.value, 1) : t.value)));
-      const kl = scale(tf.mean(klPerExample)) as tf.Scalar;
+      // Every kernel call costs the engine's bookkeeping (more than the arithmetic at these sizes), so
+      // the common case of one KL term reuses its per-example sum and mean instead of computing them
+      // again, and a weight of 1 multiplies nothing.
+      const perExamples = kls.map((t) => (t.value.rank === 2 ? tf.sum(t.value, 1) : t.value));
+      const klPerExample = perExamples.length === 1 ? perExamples[0] : tf.addN(perExamples);
+      const klMean = tf.mean(klPerExample) as tf.Scalar;
+      const kl = scale(klMean) as tf.Scalar;
       const penalties: tf.Tensor[] = [];
-      for (const t of kls) {
+      kls.forEach((t, i) => {
         const name = t.name ?? 'kl';
-        const perExample = t.value.rank === 2 ? tf.sum(t.value, 1) : t.value;
-        if (name !== 'kl' || kls.length > 1) terms[name] = scale(tf.mean(perExample)) as tf.Scalar;
+        const perExample = perExamples[i];
+        const mean = () => (kls.length === 1 ? klMean : tf.mean(perExample));
+        if (name !== 'kl' || kls.length > 1) terms[name] = scale(mean()) as tf.Scalar;
         if (t.decomposition) {
           const pieces = Object.entries(t.decomposition);
           for (const [piece, w] of pieces) terms[piece] = w.value;
           penalties.push(scale(tf.addN(pieces.map(([, w]) => tf.mul(w.value, w.weight ?? 1)))));
         } else {
           const fb = t.freeBits ?? freeBits;
-          penalties.push(scale(fb > 0 ? freeBitsKl(t.value, fb) : tf.mean(perExample)));
+          penalties.push(scale(fb > 0 ? freeBitsKl(t.value, fb) : mean()));
         }
-      }
+      });
       terms.kl = kl;
+      const penalty = penalties.length === 1 ? penalties[0] : tf.addN(penalties);
       loss = spec.capacity
         ? tf.add(loss, capacityLoss(kl, spec.step as number, spec.capacity))
-        : tf.add(loss, tf.mul(penalties.length === 1 ? penalties[0] : tf.addN(penalties), klWeight));
-      terms.elbo = tf.neg(tf.mean(tf.add(recPerExample, klPerExample))) as tf.Scalar;
+        : tf.add(loss, klWeight === 1 ? penalty : tf.mul(penalty, klWeight));
+      // With reduction 'sum-mean' the reconstruction term is already the mean of the per-example sums.
+      terms.elbo = tf.neg(reduction === 'sum-mean' ? tf.add(reconstruction, klMean) : tf.mean(tf.add(recPerExample, klPerExample))) as tf.Scalar;
       terms.klWeight = tf.scalar(klWeight);
     }
     if (spec.iwaeLogWeights) {
