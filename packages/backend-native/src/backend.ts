@@ -6,6 +6,7 @@ import { FUSED_DENSE_GRAD_KERNEL, FUSED_DENSE_KERNEL, fusedDenseGradConfig, fuse
 import { batchMatMulKernelConfig, fusedMatMulKernelConfig } from './kernels/matmul';
 import { BERNOULLI_NLL_GRAD_KERNEL, BERNOULLI_NLL_KERNEL, bernoulliNllGradConfig, bernoulliNllGradKernelConfig, bernoulliNllKernelConfig } from './kernels/bernoulli-nll';
 import { GAUSSIAN_KL_GRAD_KERNEL, GAUSSIAN_KL_KERNEL, gaussianKlGradConfig, gaussianKlGradKernelConfig, gaussianKlKernelConfig } from './kernels/gaussian-kl';
+import { GAUSSIAN_RSAMPLE_GRAD_KERNEL, GAUSSIAN_RSAMPLE_KERNEL, gaussianRsampleGradConfig, gaussianRsampleGradKernelConfig, gaussianRsampleKernelConfig } from './kernels/gaussian-rsample';
 import { SQUARED_NORMS_KERNEL, squaredNormsKernelConfig } from './kernels/squared-norms';
 import { sumKernelConfig } from './kernels/sum';
 import { NATIVE_UNARY_KERNELS, unaryKernelConfig } from './kernels/unary';
@@ -37,8 +38,9 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = [
  * Kernels of @elbo/core's own ops that only this backend implements: the fused
  * dense layer (core's Dense runs it where registered) and its gradient kernel,
  * the trainer's per-parameter squared gradient norms, the Bernoulli
- * negative log-likelihood (core's negLogLikelihood) and the Gaussian KL
- * against N(0, 1) (core's klPerDimension), each with its gradient kernel.
+ * negative log-likelihood (core's negLogLikelihood), the Gaussian KL
+ * against N(0, 1) (core's klPerDimension) and the reparameterised Gaussian
+ * draw (core's gaussianRsample), each with its gradient kernel.
  */
 export const NATIVE_CORE_KERNEL_NAMES: readonly string[] = [
   FUSED_DENSE_KERNEL,
@@ -48,6 +50,8 @@ export const NATIVE_CORE_KERNEL_NAMES: readonly string[] = [
   BERNOULLI_NLL_GRAD_KERNEL,
   GAUSSIAN_KL_KERNEL,
   GAUSSIAN_KL_GRAD_KERNEL,
+  GAUSSIAN_RSAMPLE_KERNEL,
+  GAUSSIAN_RSAMPLE_GRAD_KERNEL,
 ];
 
 /** Free arrays kept per length, and in all, by the recycler (bounded so an idle process does not hold much). */
@@ -227,6 +231,9 @@ export function registerNativeBackend(): boolean {
   tf.registerKernel(gaussianKlKernelConfig());
   tf.registerKernel(gaussianKlGradKernelConfig());
   if (!tf.getGradient(GAUSSIAN_KL_KERNEL)) tf.registerGradient(gaussianKlGradConfig);
+  tf.registerKernel(gaussianRsampleKernelConfig());
+  tf.registerKernel(gaussianRsampleGradKernelConfig());
+  if (!tf.getGradient(GAUSSIAN_RSAMPLE_KERNEL)) tf.registerGradient(gaussianRsampleGradConfig);
   // ELBO_NATIVE_FUSED_DENSE=0 leaves Dense on tf.fused.matMul (for A/B measurements).
   if (process.env.ELBO_NATIVE_FUSED_DENSE !== '0') {
     tf.registerKernel(fusedDenseKernelConfig());
