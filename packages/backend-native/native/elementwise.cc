@@ -47,6 +47,8 @@ struct DivF { static float f(float a, float b) { return a / b; } };
 struct MaxF { static float f(float a, float b) { return (a != a || b != b) ? std::numeric_limits<float>::quiet_NaN() : (a > b ? a : b); } };
 struct MinF { static float f(float a, float b) { return (a != a || b != b) ? std::numeric_limits<float>::quiet_NaN() : (a < b ? a : b); } };
 struct SqDiffF { static float f(float a, float b) { const float d = a - b; return d * d; } };
+// dy * step(y), as tfjs's relu gradient multiplies by step: 0 * dy keeps a NaN or infinite dy NaN where y <= 0.
+struct ReluGradF { static float f(float dy, float y) { return dy * (y > 0.f ? 1.f : (y != y ? y : 0.f)); } };
 
 // Strides are 0 or 1; the four cases are separate loops so each one vectorises.
 template <class F>
@@ -263,6 +265,7 @@ void binary(BinaryOp op, Operand a, Operand b, float* out, long total) {
     case BinaryOp::Max: binaryT<MaxF>(a, b, out, total); break;
     case BinaryOp::Min: binaryT<MinF>(a, b, out, total); break;
     case BinaryOp::SquaredDiff: binaryT<SqDiffF>(a, b, out, total); break;
+    case BinaryOp::ReluGrad: binaryT<ReluGradF>(a, b, out, total); break;
     default: break;
   }
 }

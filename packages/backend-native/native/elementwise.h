@@ -5,7 +5,8 @@
 
 namespace elbo {
 
-enum class BinaryOp { Add = 0, Sub, Mul, Div, Max, Min, SquaredDiff, Count };
+// ReluGrad: a * step(b), the gradient dy of relu masked by its output y (b > 0; NaN in either stays NaN).
+enum class BinaryOp { Add = 0, Sub, Mul, Div, Max, Min, SquaredDiff, ReluGrad, Count };
 enum class UnaryOp { Neg = 0, Exp, Log, Sqrt, Square, Relu, Step, Abs, Log1p, Sigmoid, Softplus, Rsqrt, Reciprocal,
                      LeakyRelu, Relu6, Elu, Tanh, Count };
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { binaryKernelConfig, NATIVE_BINARY_KERNELS } from './kernels/binary';
+import { binaryKernelConfig, NATIVE_BINARY_KERNELS, RELU_GRAD_KERNEL, reluGradKernelConfig } from './kernels/binary';
 import { conv2dBackpropFilterKernelConfig, conv2dBackpropInputKernelConfig, conv2dKernelConfig } from './kernels/conv2d';
 import { FUSED_DENSE_GRAD_KERNEL, FUSED_DENSE_KERNEL, fusedDenseGradConfig, fusedDenseGradKernelConfig, fusedDenseKernelConfig } from './kernels/dense';
 import { batchMatMulKernelConfig, fusedMatMulKernelConfig } from './kernels/matmul';
@@ -40,7 +40,8 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = [
  * the trainer's per-parameter squared gradient norms, the Bernoulli
  * negative log-likelihood (core's negLogLikelihood), the Gaussian KL
  * against N(0, 1) (core's klPerDimension) and the reparameterised Gaussian
- * draw (core's gaussianRsample), each with its gradient kernel.
+ * draw (core's gaussianRsample), each with its gradient kernel, and the
+ * ReLU gradient (core's relu).
  */
 export const NATIVE_CORE_KERNEL_NAMES: readonly string[] = [
   FUSED_DENSE_KERNEL,
@@ -52,6 +53,7 @@ export const NATIVE_CORE_KERNEL_NAMES: readonly string[] = [
   GAUSSIAN_KL_GRAD_KERNEL,
   GAUSSIAN_RSAMPLE_KERNEL,
   GAUSSIAN_RSAMPLE_GRAD_KERNEL,
+  RELU_GRAD_KERNEL,
 ];
 
 /** Free arrays kept per length, and in all, by the recycler (bounded so an idle process does not hold much). */
@@ -231,6 +233,7 @@ export function registerNativeBackend(): boolean {
   tf.registerKernel(gaussianKlKernelConfig());
   tf.registerKernel(gaussianKlGradKernelConfig());
   if (!tf.getGradient(GAUSSIAN_KL_KERNEL)) tf.registerGradient(gaussianKlGradConfig);
+  tf.registerKernel(reluGradKernelConfig());
   tf.registerKernel(gaussianRsampleKernelConfig());
   tf.registerKernel(gaussianRsampleGradKernelConfig());
   if (!tf.getGradient(GAUSSIAN_RSAMPLE_KERNEL)) tf.registerGradient(gaussianRsampleGradConfig);

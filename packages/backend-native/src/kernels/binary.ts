@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { requireAddon } from '../native-addon';
+import { RELU_GRAD_KERNEL } from '@elbo/core';
+import { BroadcastMode, requireAddon } from '../native-addon';
 import { allocOutput, broadcastMode, cpuKernel, floatData, sizeOf } from './util';
+
+export { RELU_GRAD_KERNEL };
 
 /** Codes of native/elementwise.h BinaryOp. */
 const BINARY_OPS = {
@@ -42,6 +45,33 @@ export function binaryKernelConfig(name: NativeBinaryKernel): tf.KernelConfig {
       const out = allocOutput(backend, sizeOf(outShape));
       addon.binary(op, av, am, bv, bm, out);
       return backend.makeTensorInfo(outShape, 'float32', out);
+    },
+  };
+}
+
+/** Native op code of core's RELU_GRAD_KERNEL: dy * step(y) in one pass. */
+const RELU_GRAD_OP = 7;
+
+/**
+ * core's ReLU gradient (RELU_GRAD_KERNEL): dy masked by the output y, one
+ * pass instead of tfjs's Cast, Step and Multiply (three passes over a conv
+ * layer's activations, each a kernel call).
+ */
+export function reluGradKernelConfig(): tf.KernelConfig {
+  const addon = requireAddon();
+  return {
+    kernelName: RELU_GRAD_KERNEL,
+    backendName: 'native',
+    kernelFunc: (args) => {
+      const backend = args.backend as MathBackendCPU;
+      const { dy, y } = args.inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
+      if (!tf.util.arraysEqual(dy.shape, y.shape)) throw new Error(`${RELU_GRAD_KERNEL}: dy [${dy.shape}] and y [${y.shape}] must have one shape`);
+      const dv = floatData(backend, dy);
+      const yv = floatData(backend, y);
+      if (!dv || !yv) throw new Error(`${RELU_GRAD_KERNEL}: dy and y must be float32`);
+      const out = allocOutput(backend, dv.length);
+      addon.binary(RELU_GRAD_OP, dv, BroadcastMode.Full, yv, BroadcastMode.Full, out);
+      return backend.makeTensorInfo(dy.shape, 'float32', out);
     },
   };
 }

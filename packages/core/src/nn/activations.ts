@@ -25,13 +25,39 @@ export function leakyRelu(x: tf.Tensor, alpha = 0.2): tf.Tensor {
   return f(x);
 }
 
+/**
+ * Kernel name of the ReLU gradient dy * step(y) from relu's output y (y > 0 exactly where x > 0;
+ * NaN in dy or y stays NaN), which a backend may register: inputs dy and y of one shape, float32.
+ */
+export const RELU_GRAD_KERNEL = 'ElboReluGrad';
+
+const reluWithGrad = tf.customGrad((input, save) => {
+  const y = tf.relu(input as tf.Tensor);
+  (save as tf.GradSaveFunc)([y]);
+  return {
+    value: y,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.getKernel(RELU_GRAD_KERNEL, tf.getBackend()) && dy.dtype === 'float32'
+        ? (tf.engine().runKernel(RELU_GRAD_KERNEL, { dy, y: saved[0] }, {}) as tf.Tensor)
+        : tf.mul(dy, tf.step(saved[0])),
+  };
+});
+
+/**
+ * tf.relu whose gradient is one kernel where the backend registers RELU_GRAD_KERNEL, else
+ * dy * step(y): two elementwise kernels instead of tfjs's Cast, Step and Multiply.
+ */
+export function relu(x: tf.Tensor): tf.Tensor {
+  return x.dtype === 'float32' ? reluWithGrad(x) : tf.relu(x);
+}
+
 /** Apply a named activation. NaN stays NaN (the NaN guard relies on it). */
 export function activate(x: tf.Tensor, name: ActivationName, alpha = 0.2): tf.Tensor {
   switch (name) {
     case 'linear':
       return x;
     case 'relu':
-      return tf.relu(x);
+      return relu(x);
     case 'leakyRelu':
       return leakyRelu(x, alpha);
     case 'elu':

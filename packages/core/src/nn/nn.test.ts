@@ -110,6 +110,29 @@ describe('finite-difference gradients', () => {
     x.dispose();
   });
 
+  it('relu: value and gradient equal tfjs own relu (zero at x = 0, NaN kept), with no Cast in the gradient', async () => {
+    const x = variableOf(tf.tensor1d([-2, -0.5, 0, 0.5, 3, Number.NaN, -1]));
+    const dy = tf.tensor1d([1, 2, 3, 4, 5, 6, Number.NaN]);
+    const ours = tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(activate(v, 'relu'), dy)))(x).arraySync() as number[]);
+    const theirs = tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.relu(v), dy)))(x).arraySync() as number[]);
+    expect(ours.slice(0, 5)).toEqual([0, 0, 0, 4, 5]);
+    expect(ours.slice(0, 5)).toEqual(theirs.slice(0, 5));
+    // NaN input, and a NaN dy where x <= 0 (tfjs's NaN * 0), stay NaN.
+    expect(ours[5]).toBeNaN();
+    expect(ours[6]).toBeNaN();
+    expect(theirs[6]).toBeNaN();
+    tf.tidy(() => {
+      expect(activate(x, 'relu').arraySync()).toEqual(tf.relu(x).arraySync());
+    });
+    const info = await tf.profile(() => tf.grad((v: tf.Tensor) => tf.sum(activate(v, 'relu')))(x));
+    expect(info.kernels.map((k) => k.name)).not.toContain('Cast');
+    tf.dispose(info.result as tf.Tensor);
+    const w = variableOf(tf.randomNormal([4, 5], 0, 1, 'float32', 13));
+    const f = objective(() => activate(w, 'relu'));
+    expect(checkGradient(f, w).maxRelativeError).toBeLessThan(2e-2);
+    tf.dispose([w, x, dy]);
+  });
+
   it('SpectralNorm-wrapped Dense', () => {
     const sn = new SpectralNorm(new Dense(4, 3, new Rng(9), { activation: 'tanh' }), new Rng(10));
     sn.eval(); // fixed u, so the objective is a deterministic function of the kernel
