@@ -1,7 +1,7 @@
 import { GAUSSIAN_KL_KERNEL } from '@elbo/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { allocOutput } from './util';
+import { allocOutput, valuesOfLength } from './util';
 
 /**
  * @elbo/core's KL(N(loc, exp(logVar)) || N(0, 1)) per element
@@ -14,11 +14,7 @@ import { allocOutput } from './util';
 export { GAUSSIAN_KL_KERNEL };
 export const GAUSSIAN_KL_GRAD_KERNEL = 'ElboGaussianKlGrad';
 
-function values(backend: MathBackendCPU, t: tf.TensorInfo, n: number): ArrayLike<number> {
-  const v = backend.data.get(t.dataId).values as ArrayLike<number>;
-  if (v.length !== n) throw new Error(`${GAUSSIAN_KL_KERNEL}: inputs must have one shape`);
-  return v;
-}
+const values = (backend: MathBackendCPU, t: tf.TensorInfo, n: number) => valuesOfLength(backend, t, n, GAUSSIAN_KL_KERNEL);
 
 export function gaussianKlKernelConfig(): tf.KernelConfig {
   return {

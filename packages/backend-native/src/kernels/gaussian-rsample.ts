@@ -1,7 +1,7 @@
 import { GAUSSIAN_RSAMPLE_KERNEL } from '@elbo/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { allocOutput } from './util';
+import { allocOutput, valuesOfLength } from './util';
 
 /**
  * @elbo/core's reparameterised Gaussian draw z = loc + exp(logVar / 2) * eps
@@ -13,11 +13,7 @@ import { allocOutput } from './util';
 export { GAUSSIAN_RSAMPLE_KERNEL };
 export const GAUSSIAN_RSAMPLE_GRAD_KERNEL = 'ElboGaussianRsampleGrad';
 
-function values(backend: MathBackendCPU, t: tf.TensorInfo, n: number): ArrayLike<number> {
-  const v = backend.data.get(t.dataId).values as ArrayLike<number>;
-  if (v.length !== n) throw new Error(`${GAUSSIAN_RSAMPLE_KERNEL}: inputs must have one shape`);
-  return v;
-}
+const values = (backend: MathBackendCPU, t: tf.TensorInfo, n: number) => valuesOfLength(backend, t, n, GAUSSIAN_RSAMPLE_KERNEL);
 
 export function gaussianRsampleKernelConfig(): tf.KernelConfig {
   return {

@@ -70,3 +70,10 @@ export function allocOutput(backend: MathBackendCPU, length: number): Float32Arr
   const b = backend as MathBackendCPU & { allocFloat32?: (n: number) => Float32Array };
   return typeof b.allocFloat32 === 'function' ? b.allocFloat32(length) : new Float32Array(length);
 }
+
+/** The values of input `t` of a JS-loop kernel, which must hold `n` elements (its inputs share one shape). */
+export function valuesOfLength(backend: MathBackendCPU, t: tf.TensorInfo, n: number, kernel: string): ArrayLike<number> {
+  const v = backend.data.get(t.dataId).values as ArrayLike<number>;
+  if (v.length !== n) throw new Error(`${kernel}: inputs must have one shape`);
+  return v;
+}
