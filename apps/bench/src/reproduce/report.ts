@@ -30,6 +30,15 @@ export function std(values: number[]): number {
   return Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1));
 }
 
+/** Mean ± sample standard deviation over seeds; one seed has no spread, so it prints alone; none prints n/a. */
+export function meanPlusMinus(values: number[], digits: number): string {
+  if (values.length === 0) return 'n/a';
+  if (values.length === 1) return values[0].toFixed(digits);
+  return `${mean(values).toFixed(digits)} ± ${std(values).toFixed(digits)}`;
+}
+
+const pm = meanPlusMinus;
+
 /** The test-NLL curve per framework and seed. */
 export function nllCurveSpec(protocol: string, points: CurvePoint[]): TopLevelSpec {
   const k = points[0]?.samples;
@@ -64,7 +73,6 @@ export interface ReproduceReport {
   testImages?: number;
 }
 
-const pm = (values: number[], digits: number) => (values.length ? `${mean(values).toFixed(digits)} ± ${std(values).toFixed(digits)}` : 'n/a');
 
 /** metrics.json, report.md (one table row) and, with a curve, nll-curve.png/svg; returns the chart files. */
 export async function writeReproduceReport(dir: string, r: ReproduceReport): Promise<string[]> {

@@ -10,7 +10,7 @@ import { progressBar } from '../report-progress';
 import { buildModel } from '../train-run';
 import { mnistTrainSource, type ReproduceMnist, reproduceMnist, TEST_BINARIZATION_SEED } from './data';
 import { type Budget, PROTOCOLS, type Protocol, type ProtocolWeights, protocolRecord, WEIGHT_GRID } from './protocols';
-import { type CurvePoint, mean, std, writeReproduceReport } from './report';
+import { type CurvePoint, mean, meanPlusMinus, writeReproduceReport } from './report';
 import { findTorchPython, runTorchScript, type TorchLine } from './torch';
 
 /** Observers for tests: extra trainer callbacks and a wrapper around each seed's training batches. */
@@ -302,7 +302,7 @@ function seedLine(p: Protocol, r: SeedResult, budget: Budget): string {
   return `elbo seed ${r.seed}: MIG ${r.mig!.toFixed(3)}, SAP ${r.sap!.toFixed(3)} | ${r.steps} of ${budget.steps} steps (${(1000 * r.secondsPerStep).toFixed(0)} ms/step) (${p.name})`;
 }
 
-const pm = (values: number[], digits: number) => `${mean(values).toFixed(digits)} ± ${std(values).toFixed(digits)}`;
+const pm = meanPlusMinus;
 
 /** `reproduce burda-vae: NLL 9x.xx ± y.yy (k=5000, n test, N of 3280 epochs, S seeds); paper 86.76` (+ PyTorch). */
 export function finalLine(p: Protocol, o: ReproduceOptions, budget: Budget, results: SeedResult[], pytorch: SeedResult[] | undefined, testImages?: number): string {
