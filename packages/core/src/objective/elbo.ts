@@ -185,16 +185,16 @@ export function elboObjective(spec: ObjectiveSpec): LossOutput {
       const penalties: tf.Tensor[] = [];
       kls.forEach((t, i) => {
         const name = t.name ?? 'kl';
-        const perExample = perExamples[i];
-        const mean = () => (kls.length === 1 ? klMean : tf.mean(perExample));
-        if (name !== 'kl' || kls.length > 1) terms[name] = scale(mean()) as tf.Scalar;
+        // Used by the term below whenever there are several KLs, so computed once here.
+        const mean = kls.length === 1 ? klMean : tf.mean(perExamples[i]);
+        if (name !== 'kl' || kls.length > 1) terms[name] = scale(mean) as tf.Scalar;
         if (t.decomposition) {
           const pieces = Object.entries(t.decomposition);
           for (const [piece, w] of pieces) terms[piece] = w.value;
           penalties.push(scale(tf.addN(pieces.map(([, w]) => tf.mul(w.value, w.weight ?? 1)))));
         } else {
           const fb = t.freeBits ?? freeBits;
-          penalties.push(scale(fb > 0 ? freeBitsKl(t.value, fb) : mean()));
+          penalties.push(scale(fb > 0 ? freeBitsKl(t.value, fb) : mean));
         }
       });
       terms.kl = kl;
