@@ -13,7 +13,10 @@ describe('saved tensors share their data', () => {
   const xs = [-1.5, -0.2, 0.3, 1.1];
 
   it('is installed by the setup module, once', () => {
+    expect((tf.engine() as unknown as Record<symbol, unknown>)[Symbol.for('elbo.sharedSavedTensors')]).toBe(true);
+    const patched = (tf.engine() as unknown as { clone: unknown }).clone;
     expect(shareSavedTensors()).toBe(true);
+    expect((tf.engine() as unknown as { clone: unknown }).clone).toBe(patched);
     expect(shareSavedTensors()).toBe(true);
   });
 
